@@ -1,0 +1,3 @@
+from pcaptls.cli import main
+
+main()
