@@ -1,0 +1,212 @@
+"""Run the layers over captures and hold the resulting tables.
+
+``pcaptls.analyze(path)`` returns an :class:`Analysis`: its tables as DataFrames
+(``.connections``, ``.messages``, ``.certificates``, ``.findings``, ``.sip``,
+``.fleet``), plus what the summary and the reports need. The work itself is in
+:mod:`pcaptls.pipeline`; this module is the result and the many-files driver.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pcaptls.errors import InputError
+from pcaptls.report.table import SCHEMAS, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the user can set; the same for every file of a run."""
+
+    ports: tuple[int, ...] = ()
+    keylogs: tuple[str, ...] = ()
+    ca_bundle: str | None = None
+    system_trust: bool = False
+    expect_host: str | None = None
+    check_hostname: bool = True
+    at: str | None = None
+    expiry_days: tuple[int, ...] = (30, 14, 7)
+    jobs: int | None = None
+
+
+@dataclass(slots=True)
+class Analysis:
+    """The tables of one or more captures (DESIGN.md's data contract)."""
+
+    files: list[str]
+    tables: dict[str, Table]
+    stats: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: DER of every certificate seen, by SHA-256, and each chain as sent (for --export)
+    certificates_der: dict[str, bytes] = field(default_factory=dict)
+    chains: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
+
+    # --- DataFrames for notebooks -------------------------------------------------------
+    @property
+    def connections(self) -> pd.DataFrame:
+        return self.tables["connections"].to_dataframe()
+
+    @property
+    def messages(self) -> pd.DataFrame:
+        return self.tables["messages"].to_dataframe()
+
+    @property
+    def certificates(self) -> pd.DataFrame:
+        return self.tables["certificates"].to_dataframe()
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return self.tables["findings"].to_dataframe()
+
+    @property
+    def sip(self) -> pd.DataFrame:
+        return self.tables["sip"].to_dataframe()
+
+    @property
+    def fleet(self) -> pd.DataFrame:
+        return self.tables["fleet"].to_dataframe()
+
+    # --- what the CLI asks ------------------------------------------------------------------
+    def has_findings_at(self, severity: str) -> bool:
+        floor = SEVERITY_RANK[severity]
+        return any(SEVERITY_RANK[r["severity"]] >= floor for r in self.tables["findings"].rows)
+
+    def write_csv_dir(self, directory: Path) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, table in self.tables.items():
+                (directory / f"{name}.csv").write_text(table.to_csv(), encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"{directory}: cannot write ({e.strerror})") from None
+
+    def export_certificates(self, directory: Path) -> int:
+        """Each distinct certificate as ``<sha256>.pem``, each chain as ``<conn>-<side>-chain.pem``."""
+        import base64
+
+        def pem(der: bytes) -> str:
+            b64 = base64.encodebytes(der).decode().replace("\n", "")
+            body = "\n".join(b64[i : i + 64] for i in range(0, len(b64), 64))
+            return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            n = 0
+            for sha, der in self.certificates_der.items():
+                (directory / f"{sha}.pem").write_text(pem(der))
+                n += 1
+            for conn_id, side, shas in self.chains:
+                text = "".join(pem(self.certificates_der[s]) for s in shas if s in self.certificates_der)
+                (directory / f"{conn_id}-{side}-chain.pem").write_text(text)
+                n += 1
+        except OSError as e:
+            raise InputError(f"{directory}: cannot write ({e.strerror})") from None
+        return n
+
+    def __repr__(self) -> str:
+        n = {k: len(t.rows) for k, t in self.tables.items()}
+        return f"<pcaptls.Analysis files={self.files!r} tables={n}>"
+
+
+def empty_tables() -> dict[str, Table]:
+    return {name: Table(name) for name in SCHEMAS}
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Files, directories (every capture inside) and globs, in a stable order."""
+    out: list[str] = []
+    for item in inputs:
+        if item == "-":
+            out.append(item)
+            continue
+        if os.path.isdir(item):
+            found = sorted(
+                str(p) for p in Path(item).rglob("*")
+                if p.is_file() and any(s in p.name for s in (".pcap", ".pcapng", ".cap"))
+            )
+            if not found:
+                raise InputError(f"{item}: is a directory with no capture files in it")
+            out.extend(found)
+        elif any(ch in item for ch in "*?[") and not os.path.exists(item):
+            found = sorted(glob.glob(item, recursive=True))
+            if not found:
+                raise InputError(f"{item}: no file matches")
+            out.extend(found)
+        else:
+            out.append(item)
+    return out
+
+
+def analyze(path: str | os.PathLike[str], **options: Any) -> Analysis:
+    """Analyse one capture (or a directory or glob of them) with default settings.
+
+    Keyword options are the fields of :class:`Settings` (``keylogs``, ``ca_bundle``, …).
+    """
+    return analyze_many([os.fspath(path)], Settings(**options))
+
+
+def analyze_many(inputs: Sequence[str], settings: Settings, *, progress: bool = False) -> Analysis:
+    from pcaptls.pipeline import analyze_file
+
+    files = expand_inputs(inputs)
+    if len(files) == 1:
+        return analyze_file(files[0], settings, progress=progress)
+    results = _run_parallel(files, settings, progress=progress)
+    return merge(results)
+
+
+def _run_parallel(files: list[str], settings: Settings, *, progress: bool) -> list[Analysis]:
+    from pcaptls.pipeline import analyze_file
+
+    jobs = settings.jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(files) == 1:
+        return [analyze_file(f, settings, progress=progress) for f in files]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as ex:
+        return list(ex.map(analyze_file, files, [settings] * len(files)))
+
+
+def merge(results: Sequence[Analysis]) -> Analysis:
+    """One Analysis of several files: a ``file`` column, connection ids kept unique."""
+    tables = empty_tables()
+    for t in tables.values():
+        t.extra = (("file", "str"),)
+    out = Analysis(files=[], tables=tables)
+    offset = 0
+    for r in results:
+        out.files.extend(r.files)
+        name = r.files[0] if r.files else ""
+        top = 0
+        for tname, table in r.tables.items():
+            for row in table.rows:
+                new = dict(row)
+                new["file"] = row.get("file", name)
+                if new.get("conn_id") is not None and tname != "fleet":
+                    new["conn_id"] = new["conn_id"] + offset
+                    top = max(top, row["conn_id"])
+                out.tables[tname].rows.append(new)
+        offset += top
+        out.notes.extend(f"{name}: {n}" for n in r.notes)
+        out.certificates_der.update(r.certificates_der)
+        out.chains.extend(r.chains)
+        for k in ("frames",):
+            out.stats[k] = out.stats.get(k, 0) + r.stats.get(k, 0)
+        for k, pick in (("start_ns", min), ("end_ns", max)):
+            if r.stats.get(k) is not None:
+                out.stats[k] = pick(v for v in (out.stats.get(k), r.stats[k]) if v is not None)
+    from pcaptls.diagnose.finding import worst_first
+    from pcaptls.diagnose.fleet import fleet_rows
+
+    out.tables["fleet"].rows = fleet_rows(out.tables["connections"].rows, out.tables["certificates"].rows)
+    out.tables["findings"].rows = worst_first(out.tables["findings"].rows)
+    return out
