@@ -1,0 +1,421 @@
+"""From one parsed TLS connection to evidence, table rows and certificate verdicts.
+
+The TLS layer reports events and negotiated facts; this module names them the way
+the tables do (IANA names, ``TLS 1.2``), asks the x509 layer for its verdicts at
+the capture time, and fills the evidence the diagnose rules read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pcaptls.diagnose.evidence import AlertSeen, CertJudgement, Gap, Message
+from pcaptls.diagnose.finding import Finding
+from pcaptls.tls import events as tev
+from pcaptls.tls.registry import (
+    alert_name,
+    cipher_suite_info,
+    cipher_suite_name,
+    group_name,
+    ssl2_cipher_kind_name,
+    version_name,
+)
+
+if TYPE_CHECKING:
+    from pcaptls.pipeline import Pipeline, _Conn
+
+LEVELS = {1: "warning", 2: "fatal"}
+ALERT_RECORD_LENGTHS = (19, 11)  # AEAD alert: 2 + 1 + tag (16, or 8 for CCM_8)
+
+
+def message_type(msg: Any) -> str:
+    name = type(msg).__name__
+    if name == "ServerHello" and msg.is_hello_retry_request:
+        return "HelloRetryRequest"
+    if name == "UnknownHandshake":
+        return f"Handshake({msg.handshake_type})"
+    return str(name)
+
+
+def message_detail(msg: Any) -> str:
+    name = type(msg).__name__
+    if name == "ClientHello":
+        parts = []
+        if msg.server_name:
+            parts.append(f"SNI {msg.server_name}")
+        versions = msg.supported_versions or (msg.legacy_version,)
+        parts.append("versions " + ",".join(version_name(v) for v in versions))
+        parts.append(f"{len(msg.cipher_suites)} suites")
+        if msg.alpn_protocols:
+            parts.append("ALPN " + ",".join(msg.alpn_protocols))
+        return "; ".join(parts)
+    if name == "ServerHello":
+        if msg.is_hello_retry_request:
+            g = msg.key_share_group
+            return f"retry with {group_name(g)}" if g is not None else "retry"
+        return f"{version_name(msg.selected_version)}; {cipher_suite_name(msg.cipher_suite)}"
+    if name == "Certificate":
+        return f"{len(msg.certificate_list)} certificate(s)"
+    if name == "CompressedCertificate":
+        n = len(msg.certificate.certificate_list) if msg.certificate else "?"
+        return f"{n} certificate(s), compressed (algorithm {msg.algorithm})"
+    if name == "ServerKeyExchange":
+        if msg.named_group is not None:
+            return f"{msg.kind} {group_name(msg.named_group)}"
+        if msg.dh_p_bits:
+            return f"{msg.kind} {msg.dh_p_bits}-bit prime"
+        return str(msg.kind)
+    if name == "CertificateRequest":
+        return f"{len(msg.certificate_authorities)} CA name(s)"
+    if name == "NewSessionTicket":
+        return f"lifetime {msg.ticket_lifetime} s"
+    return ""
+
+
+def _ssl2_type(msg: Any) -> str:
+    return "SSLv2 " + type(msg).__name__.removeprefix("Ssl2")
+
+
+def messages_and_alerts(c: _Conn) -> tuple[list[Message], list[AlertSeen], dict[str, Any]]:
+    """The messages table rows and the alerts, each alert with the message it followed."""
+    msgs: list[Message] = []
+    alerts: list[AlertSeen] = []
+    facts: dict[str, Any] = {"malformed": [], "gaps": [], "not_tls": None, "ssl2": False,
+                             "frames": {}, "decrypted": False}
+    frames: dict[str, int] = facts["frames"]
+    last: tuple[str, str] | None = None
+    tls = c.tls
+    for e in tls.events:
+        t = type(e)
+        if t is tev.HandshakeEvent:
+            mtype = message_type(e.message)
+            msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version), mtype,
+                                message_detail(e.message)))
+            frames.setdefault(f"{e.side}:{mtype}", e.frame)
+            if e.decrypted:
+                facts["decrypted"] = True
+            last = (mtype, e.side)
+        elif t is tev.Ssl2Event:
+            mtype = _ssl2_type(e.message)
+            msgs.append(Message(e.frame, e.time_ns, e.side, "SSL 2.0", mtype, ""))
+            frames.setdefault(f"{e.side}:{mtype}", e.frame)
+            last = (mtype, e.side)
+        elif t is tev.ChangeCipherSpecEvent:
+            msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version),
+                                "ChangeCipherSpec", ""))
+        elif t is tev.EncryptedHandshakeEvent:
+            if (
+                e.inferred and e.length in ALERT_RECORD_LENGTHS
+                and not _later_traffic(tls, e.side, e.frame)
+            ):
+                # TLS 1.3 hides the record type: a record of alert size that ends the
+                # sender's traffic is an alert (a Finished is at least 32 bytes longer).
+                a = AlertSeen(e.frame, e.time_ns, e.side, None, None,
+                              last[0] if last else None, last[1] if last else None)
+                alerts.append(a)
+                msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version),
+                                    "Alert", f"encrypted ({e.length}-byte record: alert size)"))
+                continue
+            msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version),
+                                "EncryptedHandshake", f"{e.length} bytes"))
+            frames.setdefault(f"{e.side}:EncryptedHandshake", e.frame)
+            last = ("EncryptedHandshake", e.side)
+        elif t is tev.AlertEvent:
+            if e.description is None:
+                level, desc = None, None
+                detail = "encrypted"
+            else:
+                level = LEVELS.get(e.level or 0, f"0x{(e.level or 0):02x}")
+                desc = alert_name(e.description)
+                detail = f"{level}:{desc}" + (" (decrypted)" if e.decrypted else "")
+            alerts.append(AlertSeen(e.frame, e.time_ns, e.side, level, desc,
+                                    last[0] if last else None, last[1] if last else None))
+            msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version), "Alert", detail))
+        elif t is tev.NotTlsEvent:
+            if facts["not_tls"] is None:
+                text = e.first_bytes[:40].decode("latin-1").split("\r")[0].split("\n")[0]
+                facts["not_tls"] = (e.side, e.frame, text)
+        elif t is tev.MalformedEvent:
+            facts["malformed"].append((e.side, e.frame, e.reason))
+        elif t is tev.GapEvent:
+            facts["gaps"].append((e.side, e.frame, e.length))
+    # Server's encrypted alert after the client's flight (TLS 1.3 certificate_required):
+    # the server's only application-data record, of alert size, then the end.
+    ad = tls.app_data.get("server")
+    if (
+        ad is not None and ad.records == 1 and ad.last_length in ALERT_RECORD_LENGTHS
+        and tls.version is not None and version_name(tls.version) == "TLS 1.3"
+        and not facts["decrypted"]
+    ):
+        alerts.append(AlertSeen(ad.last_frame, 0, "server", None, None,
+                                last[0] if last else None, last[1] if last else None))
+        msgs.append(Message(ad.last_frame, 0, "server", "TLS 1.2", "Alert",
+                            "encrypted (alert-size record ending the server's traffic)"))
+    return msgs, alerts, facts
+
+
+def _later_traffic(tls: Any, side: str, frame: int) -> bool:
+    """Did ``side`` send anything protected after ``frame``?"""
+    ad = tls.app_data.get(side)
+    return bool(ad is not None and ad.last_frame is not None and ad.last_frame > frame)
+
+
+def _handshake_done(tls: Any, msgs: list[Message]) -> tuple[bool, int | None]:
+    v = tls.version
+    if v is None:
+        return False, None
+    vname = version_name(v)
+    if vname == "SSL 2.0":
+        done = any(m.type.startswith("SSLv2 Server") and "Finished" in m.type for m in msgs) or bool(
+            tls.app_data["client"].records)
+        return done, tls.last_handshake_frame
+    if vname.startswith("TLS 1.3"):
+        client_fin = [m.frame for m in msgs if m.sender == "client" and m.type in ("Finished", "EncryptedHandshake")]
+        if client_fin:
+            return True, client_fin[-1]
+        return False, None
+    # TLS <= 1.2 (and SSL 3.0): each side sent ChangeCipherSpec and then its Finished.
+    ccs = {m.sender: m.frame for m in msgs if m.type == "ChangeCipherSpec"}
+    if "client" in ccs and "server" in ccs:
+        after = [m.frame for m in msgs if m.type in ("EncryptedHandshake", "Finished")
+                 and m.frame >= ccs[m.sender]]
+        return True, max(after) if after else max(ccs.values())
+    return False, None
+
+
+def tls_evidence(p: Pipeline, c: _Conn, base: dict[str, Any]) -> tuple[dict[str, Any], list[Finding]]:
+    tls = c.tls
+    msgs, alerts, facts = messages_and_alerts(c)
+    c.messages = msgs
+    frames = facts["frames"]
+    done, end_frame = _handshake_done(tls, msgs)
+    ch = tls.client_hello
+    sh = tls.server_hello
+    v = tls.version
+    suite = tls.cipher_suite
+    ssl2 = tls.ssl2_client_hello is not None and ch is None
+    out: dict[str, Any] = {
+        "tls_seen": bool(msgs) or facts["not_tls"] is not None,
+        "not_tls": facts["not_tls"],
+        "ssl2_client_hello": ssl2,
+        "messages": tuple(msgs),
+        "alerts": tuple(alerts),
+        "malformed": tuple(facts["malformed"]),
+        "client_hello_frame": frames.get("client:ClientHello") or frames.get("client:SSLv2 ClientHello"),
+        "server_hello_frame": frames.get("server:ServerHello") or frames.get("server:SSLv2 ServerHello"),
+        "sni": tls.sni,
+        "client_versions": tuple(version_name(x) for x in tls.client_versions if not _grease(x)),
+        "version": version_name(v) if v is not None else None,
+        "version_code": v,
+        "cipher": _suite_name(suite, ssl2=v == 0x0002) if suite is not None else None,
+        "cipher_code": suite,
+        "cipher_properties": _suite_props(suite) if suite is not None and v != 0x0002 else {},
+        "ciphers_offered": tuple(_suite_name(s, ssl2=ssl2) for s in tls.ciphers_offered),
+        "group": group_name(tls.group) if tls.group is not None else None,
+        "alpn_offered": tuple(tls.alpn_offered),
+        "alpn": tls.alpn,
+        "resumed": bool(tls.resumed),
+        "hello_retry": tls.hello_retry,
+        "client_cert_requested": bool(tls.client_cert_requested),
+        "certificate_request_frame": frames.get("server:CertificateRequest"),
+        "client_cert_sent": tls.client_cert_sent,
+        "client_cert_frame": frames.get("client:Certificate") or frames.get("client:CompressedCertificate"),
+        "server_cert_frame": frames.get("server:Certificate") or frames.get("server:CompressedCertificate"),
+        "handshake_done": done and not any(a.level == "fatal" for a in alerts),
+        "handshake_end_frame": end_frame,
+        "compression": tls.compression or 0,
+        "client_reneg": _reneg(tls, "client"),
+        "server_reneg": _reneg(tls, "server"),
+        "fallback_scsv": tls.fallback_scsv,
+        "dh_prime_bits": tls.dh_prime_bits,
+        "ske_frame": frames.get("server:ServerKeyExchange"),
+        "decrypted": facts["decrypted"],
+        "app_data_frames": tls.app_data["client"].records + tls.app_data["server"].records,
+    }
+    hs_end = end_frame or (10**12 if not done else 0)
+    out["gaps"] = tuple(
+        Gap(s, f, n, in_handshake=(f <= hs_end and not done) or (done and end_frame is not None and f <= end_frame))
+        for s, f, n in facts["gaps"]
+    )
+    extra: list[Finding] = []
+    out["server_cert"], more = _judge_chain(p, c, "server", base, out)
+    extra.extend(more)
+    out["client_cert"], more = _judge_chain(p, c, "client", base, out)
+    extra.extend(more)
+    if out["server_cert"] is None and v is not None and not out["resumed"] and (
+        version_name(v).startswith("TLS 1.3") and not facts["decrypted"]
+    ):
+        out["server_cert"] = CertJudgement("server", out["server_hello_frame"] or 0, "not_determined",
+                                           "TLS 1.3 encrypts the certificate and no key log matched")
+    return out, extra
+
+
+def _grease(v: int) -> bool:
+    return (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
+
+
+def _suite_name(value: int, *, ssl2: bool = False) -> str:
+    if ssl2 or value > 0xFFFF:
+        return ssl2_cipher_kind_name(value)
+    return cipher_suite_name(value)
+
+
+def _suite_props(value: int) -> dict[str, object]:
+    info = cipher_suite_info(value)
+    if info is None:
+        return {}
+    bulk = info.cipher or ""
+    return {
+        "key_exchange": info.key_exchange,
+        "bulk": "NULL" if info.mode == "NULL" else bulk,
+        "mode": info.mode,
+        "export": info.export,
+        "anonymous": info.anonymous,
+        "forward_secrecy": info.forward_secrecy,
+    }
+
+
+def _reneg(tls: Any, side: str) -> bool:
+    from pcaptls.tls.registry import ExtensionType
+
+    ch, sh = tls.client_hello, tls.server_hello
+    if side == "client":
+        return bool(ch is not None and (0x00FF in ch.cipher_suites or ch.has_ext(ExtensionType.renegotiation_info)))
+    return bool(sh is not None and sh.has_ext(ExtensionType.renegotiation_info))
+
+
+def _at(p: Pipeline, frame_time_ns: int) -> datetime:
+    from pcaptls.pipeline import parse_at
+
+    at = parse_at(p.settings.at)
+    if at is not None:
+        return at
+    sec, rem = divmod(frame_time_ns, 1_000_000_000)
+    return datetime.fromtimestamp(sec, UTC).replace(microsecond=rem // 1000)
+
+
+def _chain_of(tls: Any, side: str) -> tuple[list[bytes], int | None, int]:
+    """The last non-empty Certificate of ``side``: (DER list, frame, time)."""
+    certs = tls.server_certificates if side == "server" else tls.client_certificates
+    for e in reversed(tls.events):
+        if type(e) is tev.HandshakeEvent and e.side == side:
+            m = e.message
+            name = type(m).__name__
+            if name == "Certificate" and m.certificate_list:
+                return list(m.certificate_list), e.frame, e.time_ns
+            if name == "CompressedCertificate" and m.certificate and m.certificate.certificate_list:
+                return list(m.certificate.certificate_list), e.frame, e.time_ns
+    del certs
+    return [], None, 0
+
+
+def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: dict[str, Any]
+                 ) -> tuple[CertJudgement | None, list[Finding]]:
+    from pcaptls.x509 import certificate_facts, verify_chain
+
+    tls = c.tls
+    chain, frame, t_ns = _chain_of(tls, side)
+    if not chain or frame is None:
+        return None, []
+    at = _at(p, t_ns)
+    facts = [certificate_facts(der, at_ns=int(at.timestamp() * 1e9)) for der in chain]
+    identity = None
+    if side == "server":
+        identity = p.settings.expect_host or out["sni"]
+        if identity is None:
+            identity = None
+    verdict = verify_chain(chain, role=side,  # type: ignore[arg-type]
+                           identity=identity, at=at, trust=p._trust(),
+                           check_hostname=p.settings.check_hostname and identity is not None)
+    shas = []
+    rows = p.tables["certificates"].rows
+    for pos, f in enumerate(facts):
+        p.certificates_der.setdefault(f.sha256, f.der)
+        shas.append(f.sha256)
+        rows.append({
+            "conn_id": base["conn_id"], "sender": side, "frame": frame, "position": pos,
+            "subject": f.subject, "issuer": f.issuer, "sans": list(f.sans), "serial": f.serial,
+            "not_before": _ns(f.not_before), "not_after": _ns(f.not_after),
+            "days_left_at_capture": f.days_left_at_capture, "days_left_today": f.days_left_today,
+            "key_type": f.key_type + (f" {f.key_curve}" if f.key_curve else "") if f.key_type else None,
+            "key_bits": f.key_bits, "signature_algorithm": f.signature_algorithm,
+            "eku": list(f.eku), "self_signed": f.self_signed, "is_ca": f.is_ca, "sha256": f.sha256,
+            "verdict": verdict.verdict_at(pos) if verdict.verdict != "not_determined" else "not_determined",
+            "reason": verdict.reason if verdict.position == pos or (pos == 0 and verdict.position is None) else "",
+        })
+    p.chains.append((base["conn_id"], side, tuple(shas)))
+    leaf = facts[0]
+    flags = set(verdict.flags)
+    weak_keys = tuple(pr.text for pr in verdict.problems if pr.code == "weak_key")
+    weak_sigs = tuple(pr.text for pr in verdict.problems if pr.code == "weak_signature")
+    eku = next((pr.text for pr in verdict.problems if pr.code == "eku_mismatch"), None)
+    parse_errors = tuple(f"position {i}: {f.parse_error}" for i, f in enumerate(facts) if f.parse_error)
+    soonest = min((f for f in facts if f.days_left_at_capture is not None),
+                  key=lambda f: f.days_left_at_capture or 0.0, default=None)
+    main = verdict.verdict
+    if main in ("weak_key", "weak_signature", "policy_violation"):
+        main_code = "ok" if main != "policy_violation" else main
+    else:
+        main_code = main
+    hostname_ok = None
+    if verdict.identity_match is not None:
+        hostname_ok = bool(verdict.identity_match.matched)
+    cj = CertJudgement(
+        sender=side, frame=frame, verdict=main_code if not parse_errors else "parse_error",
+        reason=verdict.reason if not parse_errors else "; ".join(parse_errors),
+        position=verdict.position, subject=leaf.subject, leaf_subject=leaf.subject,
+        leaf_sans=leaf.sans, leaf_issuer=leaf.issuer, identity=identity, hostname_ok=hostname_ok,
+        cn_only="cn_only" in flags and side == "server",
+        missing_issuer=verdict.missing_issuer, aia_url=verdict.aia_url,
+        chain_order_problem=next((pr.text for pr in verdict.problems if pr.code == "chain_order"), None)
+        if "chain_order" in flags else None,
+        weak_keys=weak_keys, weak_signatures=weak_sigs, eku_problem=eku,
+        days_left=soonest.days_left_at_capture if soonest else None,
+        expiring_subject=soonest.subject if soonest else None,
+        not_after=soonest.not_after.date().isoformat() if soonest and soonest.not_after else None,
+        parse_errors=parse_errors,
+    )
+    return cj, []
+
+
+def _ns(d: datetime | None) -> int | None:
+    if d is None:
+        return None
+    return int(d.timestamp()) * 1_000_000_000 + d.microsecond * 1000
+
+
+def tls_row(c: _Conn, ev: Any) -> dict[str, Any]:
+    """The TLS columns of the connections table."""
+    from pcaptls.tls.fingerprint import ja3, ja3s, ja4
+
+    tls = c.tls
+    ch, sh = tls.client_hello, tls.server_hello
+    chain, _frame, _t = _chain_of(tls, "server")
+    leaf = None
+    if chain:
+        from pcaptls.x509 import certificate_facts
+
+        leaf = certificate_facts(chain[0], at_ns=ev.start_ns)
+    hs_ms = None
+    if ev.client_hello_frame is not None:
+        t0 = next((m.time_ns for m in ev.messages if m.frame == ev.client_hello_frame), None)
+        t1 = max((m.time_ns for m in ev.messages if m.type != "Alert" and m.time_ns), default=None)
+        if t0 is not None and t1 is not None:
+            hs_ms = (t1 - t0) / 1e6
+    return {
+        "sni": ev.sni, "alpn_offered": list(ev.alpn_offered), "alpn": ev.alpn,
+        "client_versions": list(ev.client_versions), "version": ev.version, "cipher": ev.cipher,
+        "group": ev.group, "ciphers_offered": list(ev.ciphers_offered), "resumed": ev.resumed,
+        "hello_retry": ev.hello_retry, "client_cert_requested": ev.client_cert_requested,
+        "client_cert_sent": ev.client_cert_sent,
+        "cert_count": len(chain) if chain else None,
+        "leaf_subject": leaf.subject if leaf else None,
+        "leaf_sans": list(leaf.sans) if leaf else [],
+        "leaf_issuer": leaf.issuer if leaf else None,
+        "leaf_not_after": _ns(leaf.not_after) if leaf else None,
+        "leaf_sha256": leaf.sha256 if leaf else None,
+        "ja3": ja3(ch) if ch else None, "ja4": ja4(ch) if ch else None,
+        "ja3s": ja3s(sh) if sh and not sh.is_hello_retry_request else None,
+        "handshake_ms": hs_ms,
+    }

@@ -1,0 +1,441 @@
+"""Run every layer over one capture: frames → TCP → TLS → x509 → findings → tables.
+
+One pass over the file. Each connection's state lives only while the connection
+is open; when it ends its rows and findings are made and the state is dropped,
+so memory follows the number of open connections, not the capture size.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pcaptls.analysis import Analysis, Settings, empty_tables
+from pcaptls.capture import open_capture
+from pcaptls.capture.decode import Decoder, TcpSegment, UdpDatagram
+from pcaptls.diagnose.evidence import ConnectionEvidence, Gap
+from pcaptls.diagnose.finding import Finding, worst_first
+from pcaptls.diagnose.fleet import fleet_findings, fleet_rows
+from pcaptls.diagnose.rules import Options, diagnose, outcome
+from pcaptls.errors import InputError
+from pcaptls.tcp import ConnectionEnd, ConnectionStart, Data, Flag, Overlap, TcpTracker
+from pcaptls.tcp import Gap as TcpGap
+from pcaptls.tcp.connection import Connection
+
+DEFAULT_TLS_PORTS = frozenset({5061})
+SIP_PORTS = frozenset({5060})
+SIP_STARTS = (
+    b"REGISTER ", b"INVITE ", b"OPTIONS ", b"ACK ", b"BYE ", b"CANCEL ", b"SUBSCRIBE ",
+    b"NOTIFY ", b"PUBLISH ", b"INFO ", b"MESSAGE ", b"REFER ", b"PRACK ", b"UPDATE ", b"SIP/2.0 ",
+)
+#: An AEAD-protected alert: 2 bytes + inner type + 16-byte tag (TLS 1.3 hides the type).
+TLS13_ALERT_RECORD_LENGTH = 19
+
+
+def _looks_tls(data: bytes) -> bool:
+    if len(data) >= 3 and data[0] in (0x14, 0x15, 0x16, 0x17) and data[1] == 0x03 and data[2] <= 0x04:
+        return True
+    # SSLv2-format ClientHello: 2-byte length with the high bit, then msg type 1, then version.
+    return len(data) >= 5 and data[0] & 0x80 != 0 and data[2] == 0x01 and data[3] in (0x00, 0x03)
+
+
+def _looks_sip(data: bytes) -> bool:
+    return data.startswith(SIP_STARTS)
+
+
+@dataclass(slots=True)
+class _Conn:
+    """What the pipeline keeps for one open connection."""
+
+    tcp: Connection
+    kind: str | None = None  # "tls" | "sip" | "ignore"
+    tls: Any = None  # TlsConnection
+    label_of: dict[int, str] = field(default_factory=dict)  # direction index -> label fed to TLS
+    gaps: list[tuple[str, int, int]] = field(default_factory=list)  # (side, frame, length)
+    overlaps: list[int] = field(default_factory=list)
+    snapped: list[int] = field(default_factory=list)
+    sip: dict[str, Any] = field(default_factory=dict)  # side -> SipStream
+    sip_messages: list[tuple[str, Any]] = field(default_factory=list)
+    cert_frames: dict[str, int] = field(default_factory=dict)
+    messages: list[Any] = field(default_factory=list)
+
+
+class Pipeline:
+    """The single pass over one capture (see the module docstring)."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self.tls_ports = DEFAULT_TLS_PORTS | set(settings.ports)
+        self.tables = empty_tables()
+        self.findings: list[Finding] = []
+        self.conns: dict[int, _Conn] = {}
+        self.tracker = TcpTracker()
+        self.decoder = Decoder()
+        self.keylog: Any = None
+        self._keylog_dsb_seen = 0
+        self.trust: Any = None
+        self.certificates_der: dict[str, bytes] = {}
+        self.chains: list[tuple[int, str, tuple[str, ...]]] = []
+        self.notes: list[str] = []
+        self.capture_end_ns = 0
+        self._load_keylogs()
+
+    # --- inputs -------------------------------------------------------------------------
+    def _load_keylogs(self) -> None:
+        if not self.settings.keylogs:
+            return
+        from pcaptls.tls.keylog import KeyLog
+
+        sources = []
+        for path in self.settings.keylogs:
+            try:
+                with open(path, "rb") as f:
+                    sources.append((path, f.read()))
+            except OSError as e:
+                raise InputError(f"{path}: cannot read key log ({e.strerror})") from None
+        self.keylog = KeyLog.from_sources(sources)
+
+    def _secrets_from_capture(self, reader: Any) -> None:
+        secrets = reader.decryption_secrets
+        if len(secrets) == self._keylog_dsb_seen:
+            return
+        from pcaptls.tls.keylog import KeyLog
+
+        if self.keylog is None:
+            self.keylog = KeyLog()
+        for data in secrets[self._keylog_dsb_seen:]:
+            self.keylog.add(data, f"{self.name} (Decryption Secrets Block)")
+        self._keylog_dsb_seen = len(secrets)
+
+    def _trust(self) -> Any:
+        if self.trust is None:
+            from pcaptls.x509 import TrustStore
+
+            if self.settings.ca_bundle:
+                self.trust = TrustStore.from_path(self.settings.ca_bundle)
+            elif self.settings.system_trust:
+                self.trust = TrustStore.system()
+            else:
+                self.trust = TrustStore.default()
+        return self.trust
+
+    # --- the pass ---------------------------------------------------------------------------
+    def run(self, progress: Callable[[int], None] | None = None) -> Analysis:
+        start_ns: int | None = None
+        end_ns: int | None = None
+        frames = 0
+        with open_capture(self.name if self.name != "-" else sys.stdin.buffer) as reader:
+            decode = self.decoder.decode
+            feed = self.tracker.feed
+            handle = self._handle
+            tick = 0
+            for frame in reader:
+                frames += 1
+                t = frame.time_ns
+                if start_ns is None:
+                    start_ns = t
+                end_ns = t
+                seg = decode(frame)
+                if seg is None:
+                    continue
+                if type(seg) is TcpSegment:
+                    if seg.missing_tail:
+                        self._snapped(seg)
+                    for ev in feed(seg):
+                        handle(ev, reader)
+                elif type(seg) is UdpDatagram:
+                    self._udp(seg)
+                tick += 1
+                if progress is not None and tick & 0x3FFF == 0:
+                    progress(reader.bytes_read)
+            self.capture_end_ns = end_ns or 0
+            for ev in self.tracker.finish():
+                handle(ev, reader)
+            self.decoder.check_decodable(self.name, frames)
+            self.notes.extend(reader.notes)
+            truncated_at = getattr(reader, "truncated_at_frame", None)
+            snapped_total = reader.stats.snapped
+        self._capture_findings(frames, truncated_at, snapped_total)
+        result = Analysis(
+            files=[self.name], tables=self.tables,
+            stats={"frames": frames, "start_ns": start_ns, "end_ns": end_ns,
+                   "skipped": dict(self.decoder.skipped), "keylog": self._keylog_summary()},
+            notes=self.notes, certificates_der=self.certificates_der, chains=self.chains,
+        )
+        self.tables["fleet"].rows = fleet_rows(self.tables["connections"].rows, self.tables["certificates"].rows)
+        self.findings.extend(fleet_findings(self.tables["fleet"].rows, self.tables["connections"].rows))
+        self.tables["findings"].rows = worst_first([_finding_row(f) for f in self.findings])
+        return result
+
+    def _snapped(self, seg: TcpSegment) -> None:
+        # Which connection: looked up at the Data event; remember by frame here.
+        self._snapped_frames.add(seg.frame)
+
+    _snapped_frames: set[int]
+
+    def _handle(self, ev: Any, reader: Any) -> None:
+        t = type(ev)
+        if t is Data:
+            c = self.conns.get(ev.conn.id)
+            if c is None or c.kind == "ignore":
+                return
+            if ev.frame in self._snapped_frames:
+                c.snapped.append(ev.frame)
+                self._snapped_frames.discard(ev.frame)
+            if c.kind is None:
+                self._classify(c, ev, reader)
+            if c.kind == "tls":
+                label = c.label_of[ev.conn.index_of(ev.side)]
+                c.tls.feed(label, ev.data, ev.frame, ev.time_ns)
+            elif c.kind == "sip":
+                self._sip_feed(c, ev.side, ev.data, ev.frame, ev.time_ns)
+        elif t is ConnectionStart:
+            conn = ev.conn
+            self.conns[conn.id] = _Conn(conn)
+        elif t is Flag:
+            pass  # kept on the Connection by the tracker
+        elif t is TcpGap:
+            c = self.conns.get(ev.conn.id)
+            if c is None or c.kind == "ignore":
+                return
+            c.gaps.append((ev.side, ev.frame, ev.length))
+            if c.kind == "tls":
+                c.tls.gap(c.label_of[ev.conn.index_of(ev.side)], ev.length, ev.frame)
+        elif t is Overlap:
+            c = self.conns.get(ev.conn.id)
+            if c is not None:
+                c.overlaps.append(ev.frame)
+        elif t is ConnectionEnd:
+            c = self.conns.pop(ev.conn.id, None)
+            if c is not None:
+                self._finish(c, reader)
+
+    def _classify(self, c: _Conn, ev: Any, reader: Any) -> None:
+        conn = c.tcp
+        ports = {conn.endpoints[0][1], conn.endpoints[1][1]}
+        if ports & self.tls_ports or _looks_tls(ev.data):
+            from pcaptls.tls.connection import TlsConnection
+
+            self._secrets_from_capture(reader)
+            c.kind = "tls"
+            c.tls = TlsConnection(self.keylog)
+            # Labels are fixed per direction now; the TLS layer finds the real roles.
+            c.label_of = {i: conn.side_of(i) for i in (0, 1)}
+        elif ports & SIP_PORTS or _looks_sip(ev.data):
+            c.kind = "sip"
+        else:
+            c.kind = "ignore"
+            for side in ("client", "server"):
+                self.tracker.stop(conn, side)  # type: ignore[arg-type]
+
+    # --- plaintext SIP --------------------------------------------------------------------------
+    def _sip_feed(self, c: _Conn, side: str, data: bytes, frame: int, time_ns: int) -> None:
+        try:
+            from pcaptls.sip import SipStream
+        except ImportError:  # pragma: no cover - the sip layer is optional during development
+            return
+        stream = c.sip.get(side)
+        if stream is None:
+            stream = c.sip[side] = SipStream()
+        for msg in stream.feed(data, frame, time_ns):
+            c.sip_messages.append((side, msg))
+
+    def _udp(self, dg: UdpDatagram) -> None:
+        if not (dg.sport in SIP_PORTS or dg.dport in SIP_PORTS or _looks_sip(dg.payload)):
+            return
+        try:
+            from pcaptls.sip import parse_datagram, sip_row
+        except ImportError:  # pragma: no cover
+            return
+        msg = parse_datagram(dg.payload, dg.frame, dg.time_ns)
+        if msg is None:
+            return
+        row = sip_row(msg)
+        row.update(conn_id=None, direction=f"{dg.src}:{dg.sport} → {dg.dst}:{dg.dport}")
+        self.tables["sip"].rows.append(row)
+        self._sip_findings(None, msg, over_tls=False, frame=dg.frame)
+
+    def _sip_findings(self, conn_id: int | None, msg: Any, *, over_tls: bool, frame: int) -> None:
+        try:
+            from pcaptls.sip import sip_facts
+        except ImportError:  # pragma: no cover
+            return
+        for code, summary in sip_facts(msg, over_tls=over_tls):
+            self.findings.append(Finding.make(code, conn_id, frame, msg.time_ns, summary))
+
+    # --- a connection is over: judge it -------------------------------------------------------------
+    def _finish(self, c: _Conn, reader: Any) -> None:
+        conn = c.tcp
+        if c.kind == "sip":
+            for side, msg in c.sip_messages:
+                row = self._sip_row(conn, side, msg)
+                self.tables["sip"].rows.append(row)
+                self._sip_findings(conn.id, msg, over_tls=False, frame=msg.frame)
+            return
+        aimed = {conn.endpoints[0][1], conn.endpoints[1][1]} & self.tls_ports
+        if c.kind != "tls" and not aimed:
+            return
+        if c.kind == "tls":
+            for label in ("client", "server"):
+                c.tls.eof(label, conn.last_frame, conn.last_time_ns)
+            if c.tls.hello_sender is not None:
+                # The ClientHello sender is the client (unless a SYN already said who is).
+                hello_label = "server" if c.tls._swap else "client"
+                idx = next(i for i, lab in c.label_of.items() if lab == hello_label)
+                conn.set_client(conn.side_of(idx))
+        ev, extra = self._evidence(c)
+        findings = diagnose(ev, Options(
+            capture_end_ns=self.capture_end_ns, expiry_days=self.settings.expiry_days,
+            check_hostname=self.settings.check_hostname, expect_host=self.settings.expect_host,
+        ))
+        findings = [*extra, *findings]
+        self.findings.extend(findings)
+        self.tables["connections"].rows.append(self._connection_row(c, ev, findings))
+        for side, msg in c.sip_messages:
+            self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
+
+    def _sip_row(self, conn: Connection, side: str, msg: Any) -> dict[str, Any]:
+        from pcaptls.sip import sip_row
+
+        row = sip_row(msg)
+        row.update(conn_id=conn.id, direction=f"{side}→{'server' if side == 'client' else 'client'}")
+        return row
+
+    # --- evidence ------------------------------------------------------------------------------
+    def _evidence(self, c: _Conn) -> tuple[ConnectionEvidence, list[Finding]]:
+        from pcaptls.extract import tls_evidence
+
+        conn = c.tcp
+        sides = tuple(s for s in ("client", "server") if conn.packets(s))  # type: ignore[arg-type]
+        rst = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.rst_frames(s)),  # type: ignore[arg-type]
+                           key=lambda x: x[1]))
+        fin = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.fin_frames(s)),  # type: ignore[arg-type]
+                           key=lambda x: x[1]))
+        base: dict[str, Any] = {
+            "conn_id": conn.id, "client": conn.client, "client_port": conn.client_port,
+            "server": conn.server, "server_port": conn.server_port,
+            "first_frame": conn.first_frame, "last_frame": conn.last_frame,
+            "start_ns": conn.first_time_ns, "end_ns": conn.last_time_ns,
+            "syn_frames": tuple(conn.syn_frames), "synack_frame": (conn.synack_frames or [None])[0],
+            "rst": rst, "fin": fin, "midstream": conn.midstream, "sides_seen": sides,
+            "snapped_frames": tuple(c.snapped), "overlaps_differ": tuple(c.overlaps),
+        }
+        extra: list[Finding] = []
+        if c.kind == "tls":
+            tls_part, extra = tls_evidence(self, c, base)
+            base.update(tls_part)
+        else:
+            base["gaps"] = tuple(Gap(s, f, n, False) for s, f, n in c.gaps)
+        return ConnectionEvidence(**base), extra
+
+    def _connection_row(self, c: _Conn, ev: ConnectionEvidence, findings: list[Finding]) -> dict[str, Any]:
+        from pcaptls.extract import tls_row
+
+        worst = None
+        for sev in ("error", "warning", "info"):
+            if any(f.severity.value == sev for f in findings):
+                worst = sev
+                break
+        row: dict[str, Any] = {
+            "conn_id": ev.conn_id, "first_frame": ev.first_frame, "last_frame": ev.last_frame,
+            "start": ev.start_ns, "end": ev.end_ns, "client": ev.client, "client_port": ev.client_port,
+            "server": ev.server, "server_port": ev.server_port, "outcome": outcome(ev),
+            "findings": sorted({f.code for f in findings}), "worst": worst,
+            "alerts": [a.label for a in ev.alerts],
+        }
+        if c.kind == "tls":
+            row.update(tls_row(c, ev))
+        return row
+
+    # --- capture-wide ---------------------------------------------------------------------------
+    def _capture_findings(self, frames: int, truncated_at: int | None, snapped: int) -> None:
+        if truncated_at is not None or any("cut" in n or "truncat" in n for n in self.notes):
+            self.findings.append(Finding.make(
+                "CAPTURE_TRUNCATED", None, truncated_at, None,
+                f"The capture file ends in the middle of a record"
+                + (f" after frame {truncated_at}" if truncated_at else "") + ".",
+            ))
+        if not self.tables["connections"].rows:
+            ports = ", ".join(str(p) for p in sorted(self.tls_ports))
+            self.findings.append(Finding.make(
+                "NO_TLS_FOUND", None, None, None,
+                f"No TLS connection in {frames} frames (looked on port(s) {ports} and for TLS on any port).",
+            ))
+        if self.keylog is not None and self.keylog and not self.keylog.matched:
+            self.findings.append(Finding.make(
+                "KEYLOG_NO_MATCH", None, None, None,
+                f"The key log(s) hold secrets for {len(self.keylog)} session(s), none of them in this capture.",
+            ))
+
+    def _keylog_summary(self) -> str | None:
+        if self.keylog is None:
+            return None
+        bad = sum(s.malformed for s in self.keylog.sources) if self.keylog.sources else 0
+        text = (f"{len(self.keylog)} session(s) in the key log, {len(self.keylog.matched)} matched "
+                f"a connection of this capture")
+        if bad:
+            text += f"; {bad} malformed line(s) ignored"
+        return text
+
+
+def _finding_row(f: Finding) -> dict[str, Any]:
+    return {
+        "conn_id": f.conn_id, "code": f.code, "severity": f.severity.value, "frame": f.frame,
+        "time": f.time_ns, "summary": f.summary, "detail": f.detail, "remedy": f.remedy,
+    }
+
+
+def analyze_file(name: str, settings: Settings, *, progress: bool = False) -> Analysis:
+    """Analyse one capture file (or ``-`` for standard input)."""
+    if name != "-":
+        if os.path.isdir(name):
+            raise InputError(f"{name}: is a directory")
+        if not os.path.exists(name):
+            raise InputError(f"{name}: no such file")
+    p = Pipeline(name, settings)
+    p._snapped_frames = set()
+    bar = _progress_bar(name) if progress else None
+    try:
+        return p.run(bar)
+    finally:
+        if bar is not None:
+            bar(-1)
+
+
+def _progress_bar(name: str) -> Callable[[int], None] | None:
+    """A rich progress bar on stderr, shown only for reads that take a while."""
+    try:
+        size = os.path.getsize(name) if name != "-" else 0
+    except OSError:
+        size = 0
+    if size < 50_000_000:
+        return None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    prog = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+    task = prog.add_task(os.path.basename(name), total=size)
+    prog.start()
+
+    def update(done: int) -> None:
+        if done < 0:
+            prog.stop()
+        else:
+            prog.update(task, completed=done)
+
+    return update
+
+
+def parse_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--at: not an ISO 8601 time: {text!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
