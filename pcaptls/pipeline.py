@@ -296,6 +296,11 @@ class Pipeline:
         findings = [*extra, *findings]
         self.findings.extend(findings)
         self.tables["connections"].rows.append(self._connection_row(c, ev, findings))
+        self.tables["messages"].rows.extend(
+            {"conn_id": conn.id, "frame": m.frame, "time": m.time_ns or None, "sender": m.sender,
+             "record_version": m.record_version, "type": m.type, "detail": m.detail}
+            for m in ev.messages
+        )
         for side, msg in c.sip_messages:
             self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
 
@@ -357,7 +362,7 @@ class Pipeline:
         if truncated_at is not None or any("cut" in n or "truncat" in n for n in self.notes):
             self.findings.append(Finding.make(
                 "CAPTURE_TRUNCATED", None, truncated_at, None,
-                f"The capture file ends in the middle of a record"
+                "The capture file ends in the middle of a record"
                 + (f" after frame {truncated_at}" if truncated_at else "") + ".",
             ))
         if not self.tables["connections"].rows:
@@ -415,7 +420,13 @@ def _progress_bar(name: str) -> Callable[[int], None] | None:
         size = 0
     if size < 50_000_000:
         return None
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     prog = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                     TransferSpeedColumn(), TimeRemainingColumn(), transient=True)

@@ -102,6 +102,15 @@ _KINDS = (
         ("decode_error", "unexpected_message", "illegal_parameter", "record_overflow"), "RFC 8446",
     ),
     FindingKind(
+        "TLS_ENCRYPTED_ALERT", E, "Handshake ended by an encrypted alert",
+        "One side ended the handshake with an alert that is encrypted (TLS 1.3 protects alerts "
+        "once the handshake keys are in use), so its reason cannot be read from the capture. "
+        "Which side sent it, and after which message, still narrows it down.",
+        "Capture again with SSLKEYLOGFILE set on the client and pass it with --keylog to read "
+        "the alert; look at the sending side's TLS log at that time.",
+        (), (), "RFC 8446 §6",
+    ),
+    FindingKind(
         "PROTOCOL_VERSION_MISMATCH", E, "No common TLS version",
         "Client and server have no TLS version in common (a `protocol_version` alert, or the "
         "server picked a version the client did not offer).",

@@ -288,6 +288,10 @@ def alerts(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
                 why = f" The certificate could not be checked here: {ev.server_cert.reason}."
             elif ev.server_cert.verdict != "ok":
                 why = f" Probable cause, from our own check of the chain: {ev.server_cert.reason}."
+            elif desc == "bad_certificate":
+                why = (" Our own check finds the chain valid against the trust store used: the "
+                       "client may check another name than the SNI (re-run with --expect-host), "
+                       "trust other CAs (--ca-bundle), or apply a stricter key or signature policy.")
             else:
                 why = (" Our own check finds the chain valid against the trust store used; the "
                        "client probably trusts other CAs (re-run with --ca-bundle set to its store).")
@@ -298,6 +302,19 @@ def alerts(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             retest=_retest(ev),
         )
         return
+    if desc is None:
+        other = "client" if a.sender == "server" else "server"
+        hint = ""
+        if a.sender == "server" and a.after_sender == "client" and ev.version == "TLS 1.3":
+            hint = (" In TLS 1.3 a server alert right after the client's Finished usually means "
+                    "it rejected the client's certificate, or its absence (certificate_required).")
+        yield Finding.make(
+            "TLS_ENCRYPTED_ALERT", ev.conn_id, a.frame, a.time_ns or None,
+            f"The {a.sender} ({_where(ev) if a.sender == 'server' else ev.client}) ended the handshake "
+            f"with an encrypted alert (frame {a.frame}), right after the {other}'s "
+            f"{a.after or 'handshake'}.{hint}",
+            retest=_retest(ev),
+        )
 
 
 # --- what was negotiated ------------------------------------------------------------------
