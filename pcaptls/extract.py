@@ -191,7 +191,6 @@ def tls_evidence(p: Pipeline, c: _Conn, base: dict[str, Any]) -> tuple[dict[str,
     frames = facts["frames"]
     done, end_frame = _handshake_done(tls, msgs)
     ch = tls.client_hello
-    sh = tls.server_hello
     v = tls.version
     suite = tls.cipher_suite
     ssl2 = tls.ssl2_client_hello is not None and ch is None
