@@ -76,6 +76,7 @@ def test_analyze_json_and_csv_are_the_findings() -> None:
 def test_connections_json_of_the_failing_capture() -> None:
     # The manifest records the client's alert: client:fatal:certificate_expired.
     code, out, _ = invoke("connections", FAILING, "--ca-bundle", TRUST, "--format", "json")
+    assert code == 0
     (row,) = json.loads(out)
     assert row["outcome"] == "alert"
     assert row["alerts"][0] == "client:fatal:certificate_expired"
