@@ -72,6 +72,7 @@ def write_summary(result: Analysis, fmt: str, out: IO[str]) -> None:
         out.write(markdown_summary(result))
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(file=out)
     f = summary_facts(result)
@@ -92,3 +93,14 @@ def write_summary(result: Analysis, fmt: str, out: IO[str]) -> None:
     console.print(verdict_paragraph(result))
     console.print()
     print_rich(result.tables["findings"], out, title="Findings (worst first)")
+    seen: set[str] = set()
+    todo = []
+    for r in result.tables["findings"].rows:
+        if r["severity"] != "info" and r["code"] not in seen:
+            seen.add(r["code"])
+            todo.append(r)
+    if todo:
+        console.print("\n[bold]What to do[/bold]")
+        for r in todo:
+            console.print(f"• [bold]{r['code']}[/bold] (frame {r['frame']}): {escape(r['remedy'])}",
+                          highlight=False)
