@@ -292,6 +292,7 @@ class Pipeline:
         findings = diagnose(ev, Options(
             capture_end_ns=self.capture_end_ns, expiry_days=self.settings.expiry_days,
             check_hostname=self.settings.check_hostname, expect_host=self.settings.expect_host,
+            judged_at=f"--at {self.settings.at}" if self.settings.at else "the capture",
         ))
         findings = [*extra, *findings]
         self.findings.extend(findings)

@@ -24,6 +24,7 @@ class Options:
     expiry_days: tuple[int, ...] = (30, 14, 7)
     check_hostname: bool = True
     expect_host: str | None = None
+    judged_at: str = "the capture"  # or the --at time, in words
 
 
 Rule = Callable[[ConnectionEvidence, Options], Iterator[Finding]]
@@ -488,7 +489,7 @@ def _cert_findings(ev: ConnectionEvidence, cj: CertJudgement, opt: Options) -> I
             yield Finding.make(
                 "CERT_EXPIRING_SOON", ev.conn_id, cj.frame, None,
                 f"{cj.expiring_subject or 'A certificate'} in {whose} expires on {cj.not_after}, "
-                f"{cj.days_left:.0f} days after the capture{tone}.",
+                f"{cj.days_left:.0f} days after {opt.judged_at}{tone}.",
             )
 
 
