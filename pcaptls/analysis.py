@@ -37,6 +37,7 @@ class Settings:
     at: str | None = None
     expiry_days: tuple[int, ...] = (30, 14, 7)
     jobs: int | None = None
+    dask: str | None = None
 
 
 @dataclass(slots=True)
@@ -158,6 +159,10 @@ def analyze_many(inputs: Sequence[str], settings: Settings, *, progress: bool = 
     from pcaptls.pipeline import analyze_file
 
     files = expand_inputs(inputs)
+    if settings.dask:
+        from pcaptls.distribute import analyze_on_dask
+
+        return merge(analyze_on_dask(files, settings, settings.dask))
     if len(files) == 1:
         return analyze_file(files[0], settings, progress=progress)
     results = _run_parallel(files, settings, progress=progress)

@@ -70,6 +70,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
                      help="Exit 1 when a finding of this severity or worse exists."),
         click.option("--jobs", type=click.IntRange(1, 256), default=None, help="Files analysed in parallel."),
+        click.option("--dask", default=None, metavar="ADDRESS",
+                     help="Run the per-file work on a Dask cluster (ADDRESS of its scheduler, or 'local')."),
+        click.option("--parquet", type=click.Path(file_okay=False), default=None,
+                     help="Also write every table as a Parquet dataset into DIR."),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -93,13 +97,19 @@ def _settings(kw: dict[str, Any]) -> Any:
         at=kw["at_time"],
         expiry_days=days or (30, 14, 7),
         jobs=kw["jobs"],
+        dask=kw["dask"],
     )
 
 
 def _run(kw: dict[str, Any]) -> Any:
     from pcaptls.analysis import analyze_many
 
-    return analyze_many(list(kw["captures"]), _settings(kw), progress=sys.stderr.isatty())
+    result = analyze_many(list(kw["captures"]), _settings(kw), progress=sys.stderr.isatty())
+    if kw.get("parquet"):
+        from pcaptls.distribute import write_parquet
+
+        write_parquet(result, Path(kw["parquet"]))
+    return result
 
 
 def _open_out(path: str | None) -> IO[str]:
