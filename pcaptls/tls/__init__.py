@@ -1,0 +1,1 @@
+"""Sans-IO TLS: records, handshake messages, registries, fingerprints."""
