@@ -25,6 +25,7 @@ from pcaptls.errors import InputError
 from pcaptls.tcp import ConnectionEnd, ConnectionStart, Data, Flag, Overlap, TcpTracker
 from pcaptls.tcp import Gap as TcpGap
 from pcaptls.tcp.connection import Connection
+from pcaptls.tls.events import ApplicationDataEvent
 
 DEFAULT_TLS_PORTS = frozenset({5061})
 SIP_PORTS = frozenset({5060})
@@ -191,7 +192,9 @@ class Pipeline:
                 self._classify(c, ev, reader)
             if c.kind == "tls":
                 label = c.label_of[ev.conn.index_of(ev.side)]
-                c.tls.feed(label, ev.data, ev.frame, ev.time_ns)
+                for tev in c.tls.feed(label, ev.data, ev.frame, ev.time_ns):
+                    if type(tev) is ApplicationDataEvent:
+                        self._sip_feed(c, tev.side, tev.data, tev.frame, tev.time_ns)
             elif c.kind == "sip":
                 self._sip_feed(c, ev.side, ev.data, ev.frame, ev.time_ns)
         elif t is ConnectionStart:
@@ -304,6 +307,7 @@ class Pipeline:
         )
         for side, msg in c.sip_messages:
             self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
+            self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame)
 
     def _sip_row(self, conn: Connection, side: str, msg: Any) -> dict[str, Any]:
         from pcaptls.sip import sip_row
