@@ -16,7 +16,7 @@ import pytest
 import tshark
 from sip_capture import FIELDS, ROOT, by_frame, joined, our_fields, payloads
 
-from pcaptls.sip import SipMessage, SipStream, parse_datagram, sip_row
+from pcaptls.sip import SipMessage, SipStream, parse_datagram, sip_facts, sip_row
 
 CAPTURES = [
     "fixtures/captures/sip/sip-udp.pcap",
@@ -24,6 +24,10 @@ CAPTURES = [
     "fixtures/captures/sip/sip-tcp-pipelined.pcap",
     "fixtures/captures/sip/sip-sips-plain.pcap",
     "fixtures/external/suricata-verify/sip-tcp-method/sip-tcp.pcap",
+    # the lab's plaintext SIP from kamailio's test UA (fixtures/captures/MANIFEST.tsv)
+    "fixtures/captures/kamailio-sip-udp-sdes.pcap",
+    "fixtures/captures/kamailio-sip-tcp-sdes.pcap",
+    "fixtures/captures/sip-plain-sips-uri.pcap",
 ]
 
 
@@ -104,7 +108,10 @@ SDP_FIELDS = (
 )
 
 
-@pytest.mark.parametrize("rel", [c for c in CAPTURES[:4] if "pipelined" not in c])
+@pytest.mark.parametrize(
+    "rel",
+    [c for c in CAPTURES if "pipelined" not in c and "suricata" not in c and "sips-uri" not in c],
+)
 def test_sdp_matches_tshark_and_keys_never_survive(rel: str) -> None:
     path = ROOT / rel
     msgs, _ = ours(path)
@@ -145,3 +152,33 @@ def test_sips_and_tls_via_in_plaintext() -> None:
     assert invite.sdp is not None and invite.sdp.media[0].zrtp_hash is not None
     answer = next(m for m in msgs if m.status_code == 200 and m.cseq and m.cseq.method == "INVITE")
     assert answer.plain_rtp_media == ()  # the video line was refused (port 0)
+
+
+@pytest.mark.parametrize("rel", CAPTURES)
+def test_plaintext_findings_follow_tshark(rel: str) -> None:
+    """SIP_SDES_KEYS_IN_PLAINTEXT where tshark shows an SDES master key; and
+    SIP_SIPS_OVER_INSECURE_TRANSPORT where tshark shows a sips: URI or a top Via of TLS."""
+    path = ROOT / rel
+    msgs, _ = ours(path)
+    mine = by_frame(msgs)
+    names = (
+        "frame.number",
+        "sdp.crypto.master_key",
+        "sip.Via.transport",
+        "sip.r-uri",
+        "sip.to.addr",
+        "sip.from.addr",
+        "sip.contact.uri",
+        "sip.Route.uri",
+        "sip.Record-Route.uri",
+    )
+    for r in tshark.fields(str(path), *names, extra=("-Y", "sip")):
+        frame_msgs = mine[int(r[0])]
+        if len(frame_msgs) != 1:
+            continue  # several messages in one frame: tshark's fields are merged
+        (m,) = frame_msgs
+        codes = [code for code, _ in sip_facts(m, over_tls=False)]
+        assert ("SIP_SDES_KEYS_IN_PLAINTEXT" in codes) == bool(r[1])
+        sips = any(u.lower().startswith("sips:") for f in r[3:] for u in f.split(",") if u)
+        tls_via = r[2].split(",")[0] == "TLS"
+        assert ("SIP_SIPS_OVER_INSECURE_TRANSPORT" in codes) == (sips or tls_via)

@@ -202,3 +202,71 @@ def test_arbitrary_input_never_raises(data: bytes, text: str) -> None:
     )
     for f in (parse_via, parse_uri, parse_name_addr, parse_sdp, split_list):
         f(text)
+
+
+# RFC 4475 §3.1.1.1 "wsinv": a valid INVITE with every legal oddity of whitespace, case
+# and line folding. tshark 4.0 loses the first Via and the From/To tags of this one, so
+# the expected values are the RFC's reading of the message, not tshark's.
+WSINV_SDP = (
+    "v=0\r\no=mhandley 29739 7272939 IN IP4 192.0.2.3\r\ns=-\r\nc=IN IP4 192.0.2.4\r\n"
+    "t=0 0\r\nm=audio 49217 RTP/AVP 0 12\r\nm=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC\r\n"
+)
+WSINV = "\r\n".join(
+    [
+        "INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0",
+        "TO :",
+        " sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+        'from   : "J Rosenberg \\\\\\""       <sip:jdrosen@example.com>',
+        "  ;",
+        "  tag = 98asjd8",
+        "MaX-fOrWaRdS: 0068",
+        "Call-ID: wsinv.ndaksdj@192.0.2.1",
+        f"Content-Length   : {len(WSINV_SDP)}",
+        "cseq: 0009",
+        "  INVITE",
+        "Via  : SIP  /   2.0",
+        " /UDP",
+        "    192.0.2.2;branch=390skdjuw",
+        "s :",
+        "NewFangledHeader:   newfangled value",
+        " continued newfangled value",
+        "UnknownHeaderWithUnusualValue: ;;,,;;,;",
+        "Content-Type: application/sdp",
+        "Route:",
+        " <sip:services.example.com;lr;unknownwith=value;unknown-no-value>",
+        "v:  SIP  / 2.0  / TCP     spindle.example.com   ;",
+        "  branch  =   z9hG4bK9ikj8  ,",
+        " SIP  /    2.0   / UDP  192.168.255.111   ; branch=",
+        " z9hG4bK30239",
+        'm:"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam =',
+        "      newvalue ;",
+        "  secondparam ; q = 0.33",
+        "",
+        WSINV_SDP,
+    ]
+).encode()
+
+
+def test_rfc4475_wsinv() -> None:
+    m = parse_datagram(WSINV, 1, 0)
+    assert m is not None
+    assert (m.method, m.request_uri) == ("INVITE", "sip:vivekg@chair-dnrc.example.com;unknownparam")
+    assert [(v.transport, v.host, v.branch) for v in m.vias] == [
+        ("UDP", "192.0.2.2", "390skdjuw"),
+        ("TCP", "spindle.example.com", "z9hG4bK9ikj8"),
+        ("UDP", "192.168.255.111", "z9hG4bK30239"),
+    ]
+    assert m.to_addr is not None and m.to_addr.tag == "1918181833n"
+    assert m.from_addr is not None and m.from_addr.tag == "98asjd8"
+    assert m.from_addr.display_name == 'J Rosenberg \\"'
+    assert m.from_addr.uri.text == "sip:jdrosen@example.com"
+    assert m.cseq is not None and (m.cseq.number, m.cseq.method) == (9, "INVITE")
+    (contact,) = m.contacts
+    assert contact.display_name == 'Quoted string ""'
+    assert ("newparam", "newvalue") in contact.params and ("q", "0.33") in contact.params
+    assert [r.uri.host for r in m.route] == ["services.example.com"]
+    assert ("NewFangledHeader", "newfangled value continued newfangled value") in m.headers
+    assert ("Subject", "") in m.headers  # "s" is Subject (RFC 3261 §7.3.3)
+    assert m.headers[0] == ("To", "sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n")
+    assert m.sdp is not None and [x.port for x in m.sdp.media] == [49217, 3227]
+    assert m.body == WSINV_SDP

@@ -104,3 +104,19 @@ def test_captured_keys_decode_as_tshark_shows_them() -> None:
     """Sanity of the capture test's secret reconstruction: K1 is base64 of key||salt."""
     raw = base64.b64decode(K1)
     assert len(raw) == 30 and base64.b64encode(raw).decode() == K1
+
+
+def test_digest_response_is_redacted_but_not_the_rest() -> None:
+    """RFC 3261 §22.4 / RFC 8760: the digest response lets anyone guess the password offline."""
+    m = parse_datagram(
+        b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.62.0.1;branch=z9hG4bK9\r\n"
+        b'Authorization: Digest username="alice", realm="example.com", nonce="abc", '
+        b'uri="sip:example.com", response="6629fae49393a05397450978507c4ef1", algorithm=MD5\r\n'
+        b"Call-ID: d1\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n",
+        1,
+        0,
+    )
+    assert m is not None
+    (auth,) = [v for n, v in m.headers if n == "Authorization"]
+    assert "6629fae49393a05397450978507c4ef1" not in repr(m)
+    assert 'response="<redacted>"' in auth and 'username="alice"' in auth
