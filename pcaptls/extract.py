@@ -360,6 +360,9 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
     hostname_ok = None
     if verdict.identity_match is not None:
         hostname_ok = bool(verdict.identity_match.matched)
+    ocsp_revoked, ocsp_problem = (None, None)
+    if side == "server":
+        ocsp_revoked, ocsp_problem = _judge_staple(tls, chain, at)
     cj = CertJudgement(
         sender=side, frame=frame, verdict=main_code if not parse_errors else "parse_error",
         reason=verdict.reason if not parse_errors else "; ".join(parse_errors),
@@ -373,9 +376,33 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
         days_left=soonest.days_left_at_capture if soonest else None,
         expiring_subject=soonest.subject if soonest else None,
         not_after=soonest.not_after.date().isoformat() if soonest and soonest.not_after else None,
-        parse_errors=parse_errors,
+        parse_errors=parse_errors, ocsp_revoked=ocsp_revoked, ocsp_problem=ocsp_problem,
     )
     return cj, []
+
+
+def _judge_staple(tls: Any, chain: list[bytes], at: datetime) -> tuple[str | None, str | None]:
+    """The stapled OCSP response (CertificateStatus), judged at the capture time."""
+    from cryptography import x509 as cx509
+
+    from pcaptls.x509 import decode_ocsp, judge_ocsp
+
+    status = next((e for e in tls.events if type(e) is tev.HandshakeEvent and e.side == "server"
+                   and type(e.message).__name__ == "CertificateStatus"), None)
+    if status is None:
+        return None, None
+    try:
+        leaf = cx509.load_der_x509_certificate(chain[0])
+        issuer = cx509.load_der_x509_certificate(chain[1]) if len(chain) > 1 else None
+    except ValueError:
+        return None, None
+    verdict = judge_ocsp(decode_ocsp(status.message.response), leaf=leaf, at=at, issuer=issuer)
+    where = f"the stapled OCSP response (frame {status.frame})"
+    if verdict.verdict == "revoked":
+        return f"{where} says the server's certificate is revoked: {verdict.reason}.", None
+    if verdict.verdict in ("good", "unknown"):
+        return None, None
+    return None, f"{where} is unusable ({verdict.verdict}): {verdict.reason}."
 
 
 def _ns(d: datetime | None) -> int | None:

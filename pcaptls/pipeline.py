@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,6 +84,7 @@ class Pipeline:
         self.chains: list[tuple[int, str, tuple[str, ...]]] = []
         self.notes: list[str] = []
         self.capture_end_ns = 0
+        self._sip_seen: dict[tuple[int | None, str], int] = {}
         self._load_keylogs()
 
     # --- inputs -------------------------------------------------------------------------
@@ -162,6 +163,10 @@ class Pipeline:
             truncated_at = getattr(reader, "truncated_at_frame", None)
             snapped_total = reader.stats.snapped
         self._capture_findings(frames, truncated_at, snapped_total)
+        for i, f in enumerate(self.findings):
+            n = self._sip_seen.get((f.conn_id, f.code), 0) if f.code.startswith("SIP_") else 0
+            if n > 1:
+                self.findings[i] = replace(f, summary=f"{f.summary} ({n} messages in all)")
         result = Analysis(
             files=[self.name], tables=self.tables,
             stats={"frames": frames, "start_ns": start_ns, "end_ns": end_ns,
@@ -264,12 +269,15 @@ class Pipeline:
         self._sip_findings(None, msg, over_tls=False, frame=dg.frame)
 
     def _sip_findings(self, conn_id: int | None, msg: Any, *, over_tls: bool, frame: int) -> None:
-        try:
-            from pcaptls.sip import sip_facts
-        except ImportError:  # pragma: no cover
-            return
-        for code, summary in sip_facts(msg, over_tls=over_tls):
-            self.findings.append(Finding.make(code, conn_id, frame, msg.time_ns, summary))
+        from pcaptls.diagnose.sip_rules import sip_findings
+
+        for f in sip_findings(conn_id, msg, over_tls=over_tls):
+            key = (conn_id, f.code)
+            if key in self._sip_seen:
+                self._sip_seen[key] += 1  # one finding per connection and code; count the rest
+            else:
+                self._sip_seen[key] = 1
+                self.findings.append(f)
 
     # --- a connection is over: judge it -------------------------------------------------------------
     def _finish(self, c: _Conn, reader: Any) -> None:
@@ -297,7 +305,14 @@ class Pipeline:
             check_hostname=self.settings.check_hostname, expect_host=self.settings.expect_host,
             judged_at=f"--at {self.settings.at}" if self.settings.at else "the capture",
         ))
-        findings = [*extra, *findings]
+        for side, msg in c.sip_messages:
+            self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
+        sip_start = len(self.findings)
+        for _side, msg in c.sip_messages:
+            self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame)
+        sip = self.findings[sip_start:]
+        del self.findings[sip_start:]
+        findings = [*extra, *findings, *sip]
         self.findings.extend(findings)
         self.tables["connections"].rows.append(self._connection_row(c, ev, findings))
         self.tables["messages"].rows.extend(
@@ -305,9 +320,6 @@ class Pipeline:
              "record_version": m.record_version, "type": m.type, "detail": m.detail}
             for m in ev.messages
         )
-        for side, msg in c.sip_messages:
-            self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
-            self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame)
 
     def _sip_row(self, conn: Connection, side: str, msg: Any) -> dict[str, Any]:
         from pcaptls.sip import sip_row
@@ -376,7 +388,7 @@ class Pipeline:
                 "NO_TLS_FOUND", None, None, None,
                 f"No TLS connection in {frames} frames (looked on port(s) {ports} and for TLS on any port).",
             ))
-        if self.keylog is not None and self.keylog and not self.keylog.matched:
+        if self.keylog is not None and self.keylog and not self.keylog.matched and self.keylog.unmatched:
             self.findings.append(Finding.make(
                 "KEYLOG_NO_MATCH", None, None, None,
                 f"The key log(s) hold secrets for {len(self.keylog)} session(s), none of them in this capture.",

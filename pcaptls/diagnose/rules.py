@@ -104,11 +104,24 @@ def _last_before(ev: ConnectionEvidence, frame: int, *, sender: str | None = Non
     return last
 
 
+def one_direction(ev: ConnectionEvidence) -> bool:
+    """Only one side's packets are in the capture, though the connection was established.
+
+    A client that sends payload after its SYN must have had a SYN-ACK: its absence
+    is the capture's, not the network's.
+    """
+    if len(ev.sides_seen) != 1:
+        return False
+    if ev.sides_seen[0] == "client" and ev.syn_frames and not ev.client_hello_frame and not ev.tls_seen:
+        return False  # only SYNs: that is no answer, not a one-sided capture
+    return True
+
+
 # --- TCP ---------------------------------------------------------------------------------
 
 @rule
 def tcp_refused_or_silent(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
-    if ev.syn_frames and ev.synack_frame is None:
+    if ev.syn_frames and ev.synack_frame is None and not one_direction(ev):
         server_rst = [f for s, f in ev.rst if s == "server"]
         if server_rst:
             yield Finding.make(
@@ -165,6 +178,8 @@ def not_tls(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
 def server_silent(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
     if ev.client_hello_frame is None or ev.server_hello_frame is not None or ev.midstream:
         return
+    if one_direction(ev):
+        return  # the server's answer may be in the direction that was not captured
     if any(m.sender == "server" for m in ev.messages):
         return
     if any(s == "server" for s, _ in ev.rst):
@@ -191,7 +206,7 @@ def server_silent(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
 def incomplete(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
     if ev.handshake_done or ev.server_hello_frame is None or ev.fin or ev.rst or ev.alerts:
         return
-    if ev.resumed or ev.midstream:
+    if ev.resumed or ev.midstream or one_direction(ev):
         return
     yield Finding.make(
         "HANDSHAKE_INCOMPLETE", ev.conn_id, ev.last_frame, None,
@@ -376,7 +391,10 @@ def negotiated(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             "TLS_COMPRESSION", ev.conn_id, frame, None,
             f"{_where(ev)} chose compression method {ev.compression} (frame {frame}).",
         )
-    if ev.version not in ("TLS 1.3", "SSL 2.0", None) and not (ev.client_reneg and ev.server_reneg):
+    if (
+        ev.version not in ("TLS 1.3", "SSL 2.0", None) and ev.client_hello_frame is not None
+        and not (ev.client_reneg and ev.server_reneg)
+    ):
         who = [s for s, ok in (("client", ev.client_reneg), ("server", ev.server_reneg)) if not ok]
         yield Finding.make(
             "NO_SECURE_RENEGOTIATION", ev.conn_id, frame if "server" in who else ev.client_hello_frame,
@@ -529,7 +547,7 @@ def capture_evidence(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             f"{g.length} byte(s) of the {g.sender}'s stream are missing from the capture inside "
             f"the handshake (after frame {g.frame}).",
         )
-    if len(ev.sides_seen) == 1 and not (ev.syn_frames and ev.synack_frame is None):
+    if one_direction(ev):
         only = ev.sides_seen[0]
         yield Finding.make(
             "CAPTURE_ONE_DIRECTION", ev.conn_id, ev.first_frame, None,
@@ -562,7 +580,7 @@ def diagnose(ev: ConnectionEvidence, opt: Options) -> list[Finding]:
 
 def outcome(ev: ConnectionEvidence) -> str:
     """The connection's outcome column (DESIGN.md)."""
-    if ev.syn_frames and ev.synack_frame is None and not ev.tls_seen:
+    if ev.syn_frames and ev.synack_frame is None and not ev.tls_seen and not one_direction(ev):
         if any(s == "server" for s, _ in ev.rst):
             return "refused"
         if "server" not in ev.sides_seen:
@@ -577,10 +595,12 @@ def outcome(ev: ConnectionEvidence) -> str:
         return "ok"
     if ev.client_hello_frame is not None and ev.server_hello_frame is None and not any(
         m.sender == "server" for m in ev.messages
-    ):
+    ) and not one_direction(ev):
         if any(s == "server" for s, _ in ev.rst):
             return "reset"
         return "server_silent" if (ev.fin or ev.rst) else "incomplete"
+    if ev.snapped_frames or any(g.in_handshake for g in ev.gaps):
+        return "incomplete"  # the handshake is not all in the capture: its end cannot be told
     if ev.rst:
         return "reset"
     if ev.fin:

@@ -25,7 +25,13 @@ def manifest() -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-TLS_ROWS = [r for r in manifest() if "sdes" not in r["scenario"]]
+ALL_ROWS = manifest()
+PLAIN_SIP = {"kamailio-sip-udp-sdes", "kamailio-sip-tcp-sdes", "sip-plain-sips-uri"}
+TLS_ROWS = [r for r in ALL_ROWS if r["scenario"] not in PLAIN_SIP]
+#: tcpdump -s 96 kept 30 bytes of each segment: the stacks completed the handshake
+#: ("ok" in the manifest) but the capture cannot show it, so the honest outcome is
+#: "incomplete", with CAPTURE_TRUNCATED saying why.
+CAPTURE_LIMITED = {"kamailio-snaplen-96": "incomplete"}
 
 #: scenario -> finding codes its setup must produce (errors and warnings).
 EXPECTED = {
@@ -67,6 +73,23 @@ EXPECTED = {
     # sip.example.test, which only OpenSSL's CN fallback accepted.
     "pki-sip-uri-only": {"CERT_HOSTNAME_MISMATCH"},
     "pki-ip": {"NO_SNI"},  # s_client connected to the IP address: no SNI is sent
+    "gnutls-no-secure-renegotiation": {"NO_SECURE_RENEGOTIATION"},
+    "openssl-weak-cipher-null": {"WEAK_CIPHER", "NO_FORWARD_SECRECY"},  # TLS_RSA_WITH_NULL_SHA256
+    "openssl-weak-cipher-anon": {"WEAK_CIPHER"},
+    "openssl-chain-out-of-order": {"CERT_CHAIN_ORDER"},
+    "openssl-ocsp-revoked": {"CERT_REVOKED"},
+    "openssl-ocsp-stale": {"OCSP_STAPLE_INVALID"},
+    "two-servers-one-name": {"CERT_INCONSISTENT_ACROSS_SERVERS"},
+    "kamailio-midstream": {"CAPTURE_STARTED_MIDSTREAM"},
+    "kamailio-snaplen-96": {"CAPTURE_TRUNCATED"},
+    "handshake-incomplete": {"HANDSHAKE_INCOMPLETE"},
+    "sip-tls-insecure-path": {"SIP_TLS_PATH_LEAVES_TLS"},
+    "sip-tls-rtp-avp": {"SIP_MEDIA_WITHOUT_SRTP"},
+    "sip-plain-sips-uri": {"SIP_SIPS_OVER_INSECURE_TRANSPORT", "NO_TLS_FOUND"},
+    "kamailio-sip-udp-sdes": {"SIP_SDES_KEYS_IN_PLAINTEXT", "NO_TLS_FOUND"},
+    "kamailio-sip-tcp-sdes": {"SIP_SDES_KEYS_IN_PLAINTEXT", "NO_TLS_FOUND"},
+    "tls-malformed": {"TLS_MALFORMED"},
+    "openssl-version-mismatch-v6": {"PROTOCOL_VERSION_MISMATCH"},
 }
 #: Scenarios set up as healthy: no error and no warning may be reported.
 HEALTHY = {
@@ -76,7 +99,7 @@ HEALTHY = {
     "openssl-tls12-ecdhe-gcm", "openssl-tls12-chacha20", "openssl-tls13-aesgcm",
     "openssl-tls13-chacha20", "openssl-tls13-hrr", "openssl-big-chain", "openssl-tls12-resumption",
     "openssl-tls13-resumption", "gnutls-tls13-to-kamailio", "pki-leaf", "pki-wildcard",
-    "pki-ecdsa", "pki-client-cert",
+    "pki-ecdsa", "pki-client-cert", "cert-rotation",
 }
 
 
@@ -90,6 +113,8 @@ def test_outcome_and_first_alert_are_what_the_stacks_did(row: dict[str, str]) ->
     a = run(row)
     conns = a.tables["connections"].rows
     expected = row["expected_outcome"].split(";")
+    if row["scenario"] in CAPTURE_LIMITED:
+        expected = [CAPTURE_LIMITED[row["scenario"]]]
     assert [c["outcome"] for c in conns] == [e.split(" ")[0] for e in expected]
     for c, e in zip(conns, expected, strict=True):
         if e.startswith("alert "):
@@ -101,17 +126,27 @@ def test_outcome_and_first_alert_are_what_the_stacks_did(row: dict[str, str]) ->
                 assert c["alerts"][0] == alert
 
 
-@pytest.mark.parametrize("row", TLS_ROWS, ids=lambda r: r["scenario"])
+@pytest.mark.parametrize("row", ALL_ROWS, ids=lambda r: r["scenario"])
 def test_findings_follow_the_scenario(row: dict[str, str]) -> None:
     a = run(row)
-    found = {r["code"] for r in a.tables["findings"].rows if r["severity"] in ("error", "warning")}
+    found = {r["code"] for r in a.tables["findings"].rows}
+    serious = {r["code"] for r in a.tables["findings"].rows if r["severity"] in ("error", "warning")}
     scenario = row["scenario"]
     if scenario in HEALTHY:
-        assert found == set()
+        assert serious == set()
     else:
         assert EXPECTED[scenario] <= found, found
 
 
 def test_every_scenario_is_classified() -> None:
-    for row in TLS_ROWS:
+    for row in ALL_ROWS:
         assert row["scenario"] in HEALTHY or row["scenario"] in EXPECTED, row["scenario"]
+
+
+def test_a_rotation_is_shown_with_its_time() -> None:
+    (row,) = [r for r in ALL_ROWS if r["scenario"] == "cert-rotation"]
+    a = run(row)
+    (fleet,) = a.tables["fleet"].rows
+    conns = a.tables["connections"].rows
+    assert len(fleet["leaf_sha256"]) == 2
+    assert fleet["changed_at"] == conns[1]["start"]
