@@ -112,9 +112,9 @@ def one_direction(ev: ConnectionEvidence) -> bool:
     """
     if len(ev.sides_seen) != 1:
         return False
-    if ev.sides_seen[0] == "client" and ev.syn_frames and not ev.client_hello_frame and not ev.tls_seen:
-        return False  # only SYNs: that is no answer, not a one-sided capture
-    return True
+    # Only SYNs from the client: that is no answer, not a one-sided capture.
+    only_syns = ev.sides_seen[0] == "client" and bool(ev.syn_frames) and not ev.tls_seen
+    return not only_syns
 
 
 # --- TCP ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ._headers import (
     split_list,
 )
 from ._message import SipMessage, parse_message
-from ._redact import REDACTED, redact
+from ._redact import REDACTED, redact, redact_credentials
 from ._row import SIP_COLUMNS, sip_row
 from ._sdp import Crypto, Fingerprint, Media, Sdp, parse_sdp
 from ._stream import MAX_MESSAGE, NoteKind, SipStream, StreamNote, parse_datagram
@@ -63,6 +63,7 @@ __all__ = [
     "parse_uri",
     "parse_via",
     "redact",
+    "redact_credentials",
     "sip_facts",
     "sip_row",
     "sips_over_insecure_transport",

@@ -176,17 +176,40 @@ class NameAddr:
         return _param(self.params, "tag")
 
 
+def _quoted(text: str, start: int) -> tuple[str, int]:
+    """The quoted-string opening at ``text[start]`` unescaped, and the index past it."""
+    out: list[str] = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == '"':
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    return "".join(out), i
+
+
 def parse_name_addr(value: str) -> NameAddr:
     """``"Bob" <sip:bob@x>;tag=1`` or ``sip:bob@x;tag=1`` (RFC 3261 §20.10, §20.20)."""
     value = value.strip()
-    lt = value.find("<")
-    gt = value.find(">", lt + 1) if lt >= 0 else -1
+    display: str | None = None
+    rest = value
+    if value.startswith('"'):
+        display, end = _quoted(value, 0)
+        rest = value[end:]
+    lt = rest.find("<")
+    gt = rest.find(">", lt + 1) if lt >= 0 else -1
     if lt >= 0 and gt > lt:
-        display = value[:lt].strip().strip('"').strip() or None
-        return NameAddr(display, parse_uri(value[lt + 1 : gt]), parse_params(value[gt + 1 :]))
+        if display is None:
+            display = rest[:lt].strip() or None
+        return NameAddr(display, parse_uri(rest[lt + 1 : gt]), parse_params(rest[gt + 1 :]))
     # addr-spec form: parameters after the URI belong to the header (§20.10).
-    uri, _, params = value.partition(";")
-    return NameAddr(None, parse_uri(uri), parse_params(params))
+    uri, _, params = rest.partition(";")
+    return NameAddr(display, parse_uri(uri), parse_params(params))
 
 
 @dataclass(frozen=True, slots=True)

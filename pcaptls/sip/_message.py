@@ -22,7 +22,7 @@ from ._headers import (
     parse_via,
     split_list,
 )
-from ._redact import has_inline_keys, redact
+from ._redact import has_inline_keys, redact, redact_credentials
 from ._sdp import Media, Sdp, parse_sdp
 
 _TOKEN = r"[!%*+\-.0-9A-Za-z_`'~]+"
@@ -40,6 +40,7 @@ class Head:
     reason: str | None
     version: str
     headers: tuple[tuple[str, str], ...]  # (canonical lower-case name, raw value)
+    written: tuple[str, ...]  # each header's name as written, same order
 
     def values(self, name: str) -> list[str]:
         """All values of header ``name`` (lower case, full form), list headers split."""
@@ -68,7 +69,7 @@ class Head:
 
 def parse_start_line(line: str) -> tuple[str | None, str | None, int | None, str | None, str]:
     """(method, request_uri, status, reason, version) or raise ValueError."""
-    line = line.rstrip("\r\n")
+    line = line.rstrip()  # CR, and trailing blanks some stacks leave
     m = STATUS_LINE.fullmatch(line)
     if m:
         return None, None, int(m.group(2)), (m.group(3) or "").strip(), m.group(1)
@@ -100,15 +101,17 @@ def parse_head(head: bytes) -> Head | None:
     except ValueError:
         return None
     fields: list[tuple[str, str]] = []
+    written: list[str] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and fields:  # folding, RFC 3261 §7.3.1
             name, val = fields[-1]
-            fields[-1] = (name, f"{val} {line.strip()}")
+            fields[-1] = (name, f"{val} {line.strip()}".strip())
             continue
         name, colon, val = line.partition(":")
         if colon and name.strip():
             fields.append((canonical_name(name), val.strip()))
-    return Head(method, uri, status, reason, version, tuple(fields))
+            written.append(name.strip())
+    return Head(method, uri, status, reason, version, tuple(fields), tuple(written))
 
 
 _FULL_NAMES = {v.lower(): v for v in COMPACT_FORMS.values()} | {
@@ -117,10 +120,9 @@ _FULL_NAMES = {v.lower(): v for v in COMPACT_FORMS.values()} | {
 }
 
 
-def display_name(name: str) -> str:
-    """``via`` → ``Via``: the full form of a canonical name, for display."""
-    full = _FULL_NAMES.get(name)
-    return full or "-".join(p.capitalize() for p in name.split("-"))
+def display_name(name: str, written: str) -> str:
+    """The registered spelling of a known name (``v`` → ``Via``), else the name as written."""
+    return _FULL_NAMES.get(name) or written
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,12 @@ def _find_sdp(content_type: str, body: str) -> Sdp | None:
     return None
 
 
+def _redact_header(name: str, value: str) -> str:
+    if name in ("authorization", "proxy-authorization"):
+        return redact(redact_credentials(value))
+    return redact(value)
+
+
 def _addrs(head: Head, name: str) -> tuple[NameAddr, ...]:
     return tuple(parse_name_addr(redact(v)) for v in head.values(name) if v.strip() != "*")
 
@@ -239,7 +247,10 @@ def build_message(
         status_code=head.status_code,
         reason=redact(head.reason) if head.reason is not None else None,
         version=head.version,
-        headers=tuple((display_name(n), redact(v)) for n, v in head.headers),
+        headers=tuple(
+            (display_name(n, w), _redact_header(n, v))
+            for (n, v), w in zip(head.headers, head.written, strict=True)
+        ),
         vias=vias,
         route=_addrs(head, "route"),
         record_route=_addrs(head, "record-route"),

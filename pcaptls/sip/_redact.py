@@ -20,6 +20,16 @@ _MIKEY = re.compile(r"(?i)(key-mgmt:[ \t]*mikey[ \t]+)(?:<redacted>|[^\s;\">,]*)
 _K_LINE = re.compile(r"(?im)^([ \t]*k=)[^\r\n]*")
 
 
+# RFC 8760/2617 digest credentials: the response hash allows an offline guess of the
+# SIP password, so it is redacted too (in Authorization / Proxy-Authorization values).
+_DIGEST_RESPONSE = re.compile(r'(?i)(\bresponse\s*=\s*)(?:"[^"]*"|[^\s,]+)')
+
+
+def redact_credentials(value: str) -> str:
+    """Redact the digest ``response=`` of an Authorization or Proxy-Authorization value."""
+    return _DIGEST_RESPONSE.sub(r'\1"' + REDACTED + '"', value)
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every SRTP/SDP key replaced by ``<redacted>``."""
     text = _INLINE.sub(r"\1" + REDACTED, text)

@@ -43,6 +43,8 @@ class SipStream:
     """Sans-IO framer for one direction of a SIP stream (TCP or decrypted TLS)."""
 
     def __init__(self, max_message: int = MAX_MESSAGE) -> None:
+        if max_message < 64:
+            raise ValueError(f"max_message must be at least 64 bytes, not {max_message}")
         self.max_message = max_message
         self.pings = 0  # RFC 5626 CRLFCRLF
         self.pongs = 0  # RFC 5626 CRLF

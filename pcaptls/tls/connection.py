@@ -18,6 +18,7 @@ from pcaptls.tls.events import (
     AlertEvent,
     ApplicationDataEvent,
     ChangeCipherSpecEvent,
+    DamagedRecordEvent,
     EncryptedHandshakeEvent,
     GapEvent,
     HandshakeEvent,
@@ -88,6 +89,8 @@ TRANSITIONS: Final[dict[tuple[str, Sender, str], str]] = {
     ("wait_server_hello", _C, _CCS): "wait_server_hello",  # RFC 8446 §D.4 compatibility
     ("wait_client_hello_2", _C, "client_hello"): "wait_server_hello_2",
     ("wait_client_hello_2", _C, _CCS): "wait_client_hello_2",
+    ("wait_client_hello_2", _S, _CCS): "wait_client_hello_2",
+    ("wait_server_hello_2", _C, _CCS): "wait_server_hello_2",
     ("wait_server_hello_2", _S, "server_hello_tls13"): "tls13_protected",
     ("wait_server_hello_2", _S, _CCS): "wait_server_hello_2",
     # TLS <= 1.2 full handshake, server flight
@@ -131,6 +134,16 @@ TRANSITIONS: Final[dict[tuple[str, Sender, str], str]] = {
 }
 #: States in which the order check applies (others: renegotiation, TLS 1.3 protected...).
 _CHECKED_STATES: Final = frozenset(state for state, _, _ in TRANSITIONS)
+
+
+def _visible_message_types(prefix: bytes, record_length: int) -> tuple[int, ...]:
+    """Handshake message types whose headers lie in the captured start of a record."""
+    types = []
+    pos = 0
+    while pos + 4 <= len(prefix) and pos < record_length:
+        types.append(prefix[pos])
+        pos += 4 + int.from_bytes(prefix[pos + 1 : pos + 4], "big")
+    return tuple(types)
 
 
 @dataclass(slots=True)
@@ -296,8 +309,22 @@ class TlsConnection:
     def _record(self, role: Sender, rec: Record, out: list[TlsEvent]) -> None:
         d = self._dirs[role]
         ctype = rec.content_type
+        if rec.damaged and d.protected and not (
+                ctype == ContentType.handshake and is_tls13(self.version)):
+            # Type and length are all we need. (TLS 1.3 protects nothing as handshake: a
+            # cut handshake record there began before the keys changed.)
+            self._protected_record(role, rec, out)
+            return
+        if rec.damaged and ctype == ContentType.application_data:
+            self.app_data[role].add(rec.length, rec.frame)
+            return
         if rec.damaged or (rec.fragment is None and not d.protected):
+            starts_message = not d.handshake_buf
             d.handshake_buf.clear()
+            types: tuple[int, ...] = ()
+            if ctype == ContentType.handshake and starts_message:
+                types = _visible_message_types(rec.visible, rec.length)
+            out.append(DamagedRecordEvent(role, rec.frame, rec.time_ns, ctype, rec.length, types))
             return
         # RFC 8446 §5: protected records are application_data; CCS stays plain, and a
         # client may still send a plaintext alert before switching keys.
@@ -528,9 +555,11 @@ class TlsConnection:
             self.ccs_seen[role] = frame
         self.messages.append(MessageSeen(role, frame, _CCS))
         self.last_handshake_frame = frame
-        if self.server_hello is None or is_tls13(self.version):
-            # Before any ServerHello (a TLS 1.3 client's compatibility CCS, RFC 8446 §D.4)
-            # or anywhere in TLS 1.3: no key change.
+        key_exchanged = any(m.name == "client_key_exchange" for m in self.messages)
+        if (self.server_hello is None and not key_exchanged) or is_tls13(self.version):
+            # Before the server answered (a TLS 1.3 client's compatibility CCS, RFC 8446
+            # §D.4) or anywhere in TLS 1.3: no key change. (A client CCS after its
+            # ClientKeyExchange does change keys even when the server side is not captured.)
             if self.server_hello is None:
                 self._step(role, _CCS, frame, time_ns, out)
             return

@@ -138,6 +138,19 @@ class GapEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DamagedRecordEvent:
+    """A record cut by a gap (missing segment, snap length). For a cleartext handshake
+    record, ``message_types`` lists the message headers visible before the cut."""
+
+    side: Sender
+    frame: int
+    time_ns: int
+    content_type: int
+    length: int
+    message_types: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class MalformedEvent:
     """Evidence for TLS_MALFORMED: a record, message or order that breaks the protocol.
 
@@ -164,5 +177,6 @@ TlsEvent = (
     | NotTlsEvent
     | ResyncEvent
     | GapEvent
+    | DamagedRecordEvent
     | MalformedEvent
 )

@@ -21,6 +21,8 @@ MAX_RESYNC_SCAN: Final = 1 << 16
 TLS_CONTENT_TYPES: Final = frozenset(range(20, 26))
 #: Bodies this short are kept even when skipping (a CCS, a plaintext TLS 1.3 alert).
 KEEP_SMALL_BODY: Final = 8
+#: How much of a damaged record's body is kept (enough for handshake message headers).
+VISIBLE_PREFIX: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Record:
     time_ns: int
     first_frame: int
     damaged: bool = False
+    #: for a damaged record: the captured start of its body (at most VISIBLE_PREFIX bytes)
+    visible: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,8 @@ class RecordReader:
         )
         self._resync_start = 0
         # A record whose body is being skipped (protected, or damaged by a gap).
-        self._pending: tuple[int, int, int, int, int, bool] | None = None  # type, ver, len, off, frame0, damaged
+        # type, version, length, offset, first frame, damaged, visible body prefix
+        self._pending: tuple[int, int, int, int, int, bool, bytes] | None = None
         self._skip_left = 0
         self.records_seen = 0
 
@@ -199,28 +204,39 @@ class RecordReader:
     def _finish_pending(self) -> Record:
         if self._pending is None:
             raise RuntimeError("no record body is being skipped")
-        ctype, version, length, offset, frame0, damaged = self._pending
+        ctype, version, length, offset, frame0, damaged, visible = self._pending
         self._pending = None
         frame, time_ns = self._frame_at(offset + 5 + length)
         self.records_seen += 1
-        return Record(ctype, version, length, None, offset, frame, time_ns, frame0, damaged)
+        return Record(ctype, version, length, None, offset, frame, time_ns, frame0, damaged,
+                      visible if damaged else b"")
 
     def gap(self, length: int, frame: int) -> list[RecordEvent]:
         """``length`` bytes of this direction were not captured."""
         start = self.stream_offset
         time_ns = self._marks[-1][2] if self._marks else 0
         buf = self._buf
+        out: list[RecordEvent] = []
+        if (self._pending is None and self.mode == "resync" and len(buf) >= 5
+                and plausible_header(buf, 0)
+                and 5 + int.from_bytes(buf[3:5], "big") > len(buf)):
+            # A header right where the captured bytes resume, cut by this gap (a small
+            # snap length does this to every segment): take it as the next record.
+            frame_r, time_r = self._frame_at(self._buf_offset + 1)
+            out.append(Resync(self._resync_reason, self._buf_offset - self._resync_start,
+                              self._buf_offset, frame_r, time_r))
+            self.mode = "tls"
         if self._pending is None and self.mode == "tls" and len(buf) >= 5:
             rlen = int.from_bytes(buf[3:5], "big")
             if 5 + rlen > len(buf):  # the gap falls inside this record's body
                 frame0 = self._frame_at(self._buf_offset + 1)[0]
                 self._pending = (buf[0], int.from_bytes(buf[1:3], "big"), rlen, self._buf_offset,
-                                 frame0, True)
+                                 frame0, True, bytes(buf[5 : 5 + VISIBLE_PREFIX]))
                 self._skip_left = 5 + rlen - len(buf)
                 self._buf_offset += len(buf)
                 buf.clear()
         inside = self._pending is not None or bool(buf)
-        out: list[RecordEvent] = [StreamGap(length, start, frame, inside)]
+        out.append(StreamGap(length, start, frame, inside))
 
         def advance(n: int) -> None:
             self._buf_offset += n
@@ -230,8 +246,8 @@ class RecordReader:
             advance(length)
             return out
         if self._pending is not None:
-            ctype, version, rlen, off, frame0, _ = self._pending
-            self._pending = (ctype, version, rlen, off, frame0, True)
+            ctype, version, rlen, off, frame0, _, visible = self._pending
+            self._pending = (ctype, version, rlen, off, frame0, True, visible)
             if length < self._skip_left:
                 self._skip_left -= length
                 advance(length)
@@ -315,7 +331,7 @@ class RecordReader:
         skip = self.skip_bodies and length > KEEP_SMALL_BODY
         if skip and len(buf) < 5 + length:
             frame0 = self._frame_at(offset + 1)[0]
-            self._pending = (ctype, version, length, offset, frame0, False)
+            self._pending = (ctype, version, length, offset, frame0, False, b"")
             self._skip_left = 5 + length - len(buf)
             self._buf_offset += len(buf)
             buf.clear()

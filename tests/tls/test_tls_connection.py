@@ -451,3 +451,28 @@ def test_client_compatibility_ccs_before_server_hello_changes_no_keys() -> None:
                      "server_hello"]
     assert conn.hello_retry and conn.version == 0x0304 and len(conn.client_hellos) == 2
     assert not [ev for ev in conn.events if isinstance(ev, MalformedEvent)]
+
+
+def test_snap_length_cut_segments_keep_record_sync() -> None:
+    """Every segment cut after 30 bytes (tcpdump -s 96): each segment still starts
+    with a record header, so types, lengths and the visible message headers survive."""
+    from pcaptls.tls.events import DamagedRecordEvent
+
+    ch, server = _tls12_flight()
+    segments = [
+        ("client", record(22, ch)),
+        ("server", server),
+        ("client", record(23, b"R" * 400)),
+        ("server", record(23, b"S" * 300)),
+        ("client", record(23, b"T" * 200)),
+    ]
+    conn = TlsConnection()
+    for frame, (side, seg) in enumerate(segments, start=1):
+        conn.feed(side, seg[:30], frame, frame)  # type: ignore[arg-type]
+        conn.gap(side, len(seg) - 30, frame)  # type: ignore[arg-type]
+    damaged = [(ev.side, ev.frame, ev.content_type, ev.message_types) for ev in conn.events
+               if isinstance(ev, DamagedRecordEvent)]
+    assert damaged[:2] == [("client", 1, 22, (1,)), ("server", 2, 22, (2,))]
+    assert (conn.app_data["client"].records, conn.app_data["client"].bytes) == (2, 600)
+    assert conn.app_data["server"].records == 1
+    assert not [ev for ev in conn.events if isinstance(ev, ResyncEvent | MalformedEvent)]
