@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pcaptls.errors import InputError
 
@@ -20,19 +20,20 @@ if TYPE_CHECKING:
 def analyze_on_dask(files: Sequence[str], settings: Settings, address: str) -> list[Analysis]:
     """Run one task per file on the cluster at ``address`` (``local``: a LocalCluster here)."""
     try:
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError:
         raise InputError("--dask needs the 'distributed' package: pip install 'pcaptls[cluster]'") from None
     from pcaptls.pipeline import analyze_file
 
+    dist: Any = distributed  # untyped library
     cluster = None
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+            cluster = dist.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
-            client = Client(cluster)
+            client = dist.Client(cluster)
         else:
-            client = Client(address, timeout=10)
+            client = dist.Client(address, timeout=10)
     except OSError as e:
         raise InputError(f"--dask {address}: cannot reach the scheduler ({e})") from None
     try:

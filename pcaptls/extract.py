@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pcaptls.diagnose.evidence import AlertSeen, CertJudgement, Gap, Message
 from pcaptls.diagnose.finding import Finding
 from pcaptls.tls import events as tev
+from pcaptls.tls.messages import Certificate, CertificateStatus, CompressedCertificate
 from pcaptls.tls.registry import (
     alert_name,
     cipher_suite_info,
@@ -296,16 +297,13 @@ def _at(p: Pipeline, frame_time_ns: int) -> datetime:
 
 def _chain_of(tls: Any, side: str) -> tuple[list[bytes], int | None, int]:
     """The last non-empty Certificate of ``side``: (DER list, frame, time)."""
-    certs = tls.server_certificates if side == "server" else tls.client_certificates
     for e in reversed(tls.events):
         if type(e) is tev.HandshakeEvent and e.side == side:
             m = e.message
-            name = type(m).__name__
-            if name == "Certificate" and m.certificate_list:
+            if isinstance(m, CompressedCertificate):
+                m = m.certificate  # type: ignore[assignment]
+            if isinstance(m, Certificate) and m.certificate_list:
                 return list(m.certificate_list), e.frame, e.time_ns
-            if name == "CompressedCertificate" and m.certificate and m.certificate.certificate_list:
-                return list(m.certificate.certificate_list), e.frame, e.time_ns
-    del certs
     return [], None, 0
 
 
@@ -352,11 +350,9 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
     parse_errors = tuple(f"position {i}: {f.parse_error}" for i, f in enumerate(facts) if f.parse_error)
     soonest = min((f for f in facts if f.days_left_at_capture is not None),
                   key=lambda f: f.days_left_at_capture or 0.0, default=None)
-    main = verdict.verdict
-    if main in ("weak_key", "weak_signature", "policy_violation"):
-        main_code = "ok" if main != "policy_violation" else main
-    else:
-        main_code = main
+    main_code: str = verdict.verdict
+    if main_code in ("weak_key", "weak_signature"):
+        main_code = "ok"  # reported as their own warnings, not as the chain's verdict
     hostname_ok = None
     if verdict.identity_match is not None:
         hostname_ok = bool(verdict.identity_match.matched)
@@ -388,8 +384,8 @@ def _judge_staple(tls: Any, chain: list[bytes], at: datetime) -> tuple[str | Non
     from pcaptls.x509 import decode_ocsp, judge_ocsp
 
     status = next((e for e in tls.events if type(e) is tev.HandshakeEvent and e.side == "server"
-                   and type(e.message).__name__ == "CertificateStatus"), None)
-    if status is None:
+                   and isinstance(e.message, CertificateStatus)), None)
+    if status is None or not isinstance(status.message, CertificateStatus):
         return None, None
     try:
         leaf = cx509.load_der_x509_certificate(chain[0])

@@ -239,7 +239,7 @@ class Pipeline:
         else:
             c.kind = "ignore"
             for side in ("client", "server"):
-                self.tracker.stop(conn, side)  # type: ignore[arg-type]
+                self.tracker.stop(conn, side)
 
     # --- plaintext SIP --------------------------------------------------------------------------
     def _sip_feed(self, c: _Conn, side: str, data: bytes, frame: int, time_ns: int) -> None:
@@ -333,17 +333,17 @@ class Pipeline:
         from pcaptls.extract import tls_evidence
 
         conn = c.tcp
-        sides = tuple(s for s in ("client", "server") if conn.packets(s))  # type: ignore[arg-type]
-        rst = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.rst_frames(s)),  # type: ignore[arg-type]
+        sides = tuple(s for s in ("client", "server") if conn.packets(s))
+        rst = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.rst_frames(s)),
                            key=lambda x: x[1]))
-        fin = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.fin_frames(s)),  # type: ignore[arg-type]
+        fin = tuple(sorted(((s, f) for s in ("client", "server") for f in conn.fin_frames(s)),
                            key=lambda x: x[1]))
         base: dict[str, Any] = {
             "conn_id": conn.id, "client": conn.client, "client_port": conn.client_port,
             "server": conn.server, "server_port": conn.server_port,
             "first_frame": conn.first_frame, "last_frame": conn.last_frame,
             "start_ns": conn.first_time_ns, "end_ns": conn.last_time_ns,
-            "syn_frames": tuple(conn.syn_frames), "synack_frame": (conn.synack_frames or [None])[0],
+            "syn_frames": tuple(conn.syn_frames), "synack_frame": conn.synack_frames[0] if conn.synack_frames else None,
             "rst": rst, "fin": fin, "midstream": conn.midstream, "sides_seen": sides,
             "snapped_frames": tuple(c.snapped), "overlaps_differ": tuple(c.overlaps),
         }
