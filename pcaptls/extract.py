@@ -87,7 +87,7 @@ def messages_and_alerts(c: _Conn) -> tuple[list[Message], list[AlertSeen], dict[
     frames: dict[str, int] = facts["frames"]
     last: tuple[str, str] | None = None
     tls = c.tls
-    for e in tls.events:
+    for e in c.events:
         t = type(e)
         if t is tev.HandshakeEvent:
             mtype = message_type(e.message)
@@ -295,9 +295,9 @@ def _at(p: Pipeline, frame_time_ns: int) -> datetime:
     return datetime.fromtimestamp(sec, UTC).replace(microsecond=rem // 1000)
 
 
-def _chain_of(tls: Any, side: str) -> tuple[list[bytes], int | None, int]:
+def _chain_of(events: list[Any], side: str) -> tuple[list[bytes], int | None, int]:
     """The last non-empty Certificate of ``side``: (DER list, frame, time)."""
-    for e in reversed(tls.events):
+    for e in reversed(events):
         if type(e) is tev.HandshakeEvent and e.side == side:
             m = e.message
             if isinstance(m, CompressedCertificate):
@@ -311,8 +311,7 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
                  ) -> tuple[CertJudgement | None, list[Finding]]:
     from pcaptls.x509 import certificate_facts, verify_chain
 
-    tls = c.tls
-    chain, frame, t_ns = _chain_of(tls, side)
+    chain, frame, t_ns = _chain_of(c.events, side)
     if not chain or frame is None:
         return None, []
     at = _at(p, t_ns)
@@ -358,7 +357,7 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
         hostname_ok = bool(verdict.identity_match.matched)
     ocsp_revoked, ocsp_problem = (None, None)
     if side == "server":
-        ocsp_revoked, ocsp_problem = _judge_staple(tls, chain, at)
+        ocsp_revoked, ocsp_problem = _judge_staple(c.events, chain, at)
     cj = CertJudgement(
         sender=side, frame=frame, verdict=main_code if not parse_errors else "parse_error",
         reason=verdict.reason if not parse_errors else "; ".join(parse_errors),
@@ -377,13 +376,13 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
     return cj, []
 
 
-def _judge_staple(tls: Any, chain: list[bytes], at: datetime) -> tuple[str | None, str | None]:
+def _judge_staple(events: list[Any], chain: list[bytes], at: datetime) -> tuple[str | None, str | None]:
     """The stapled OCSP response (CertificateStatus), judged at the capture time."""
     from cryptography import x509 as cx509
 
     from pcaptls.x509 import decode_ocsp, judge_ocsp
 
-    status = next((e for e in tls.events if type(e) is tev.HandshakeEvent and e.side == "server"
+    status = next((e for e in events if type(e) is tev.HandshakeEvent and e.side == "server"
                    and isinstance(e.message, CertificateStatus)), None)
     if status is None or not isinstance(status.message, CertificateStatus):
         return None, None
@@ -413,7 +412,7 @@ def tls_row(c: _Conn, ev: Any) -> dict[str, Any]:
 
     tls = c.tls
     ch, sh = tls.client_hello, tls.server_hello
-    chain, _frame, _t = _chain_of(tls, "server")
+    chain, _frame, _t = _chain_of(c.events, "server")
     leaf = None
     if chain:
         from pcaptls.x509 import certificate_facts

@@ -63,6 +63,7 @@ class _Conn:
     sip_messages: list[tuple[str, Any]] = field(default_factory=list)
     cert_frames: dict[str, int] = field(default_factory=dict)
     messages: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # TLS events but application data
 
 
 class Pipeline:
@@ -200,6 +201,8 @@ class Pipeline:
                 for tev in c.tls.feed(label, ev.data, ev.frame, ev.time_ns):
                     if type(tev) is ApplicationDataEvent:
                         self._sip_feed(c, tev.side, tev.data, tev.frame, tev.time_ns)
+                    else:
+                        c.events.append(tev)
             elif c.kind == "sip":
                 self._sip_feed(c, ev.side, ev.data, ev.frame, ev.time_ns)
         elif t is ConnectionStart:
@@ -213,7 +216,7 @@ class Pipeline:
                 return
             c.gaps.append((ev.side, ev.frame, ev.length))
             if c.kind == "tls":
-                c.tls.gap(c.label_of[ev.conn.index_of(ev.side)], ev.length, ev.frame)
+                c.events.extend(c.tls.gap(c.label_of[ev.conn.index_of(ev.side)], ev.length, ev.frame))
         elif t is Overlap:
             c = self.conns.get(ev.conn.id)
             if c is not None:
@@ -231,7 +234,9 @@ class Pipeline:
 
             self._secrets_from_capture(reader)
             c.kind = "tls"
-            c.tls = TlsConnection(self.keylog)
+            # Events are kept here, without the decrypted application data (that goes
+            # to the SIP layer at once), so a long-lived connection does not grow.
+            c.tls = TlsConnection(self.keylog, keep_events=False)
             # Labels are fixed per direction now; the TLS layer finds the real roles.
             c.label_of = {i: conn.side_of(i) for i in (0, 1)}
         elif ports & SIP_PORTS or _looks_sip(ev.data):
@@ -293,11 +298,10 @@ class Pipeline:
             return
         if c.kind == "tls":
             for label in ("client", "server"):
-                c.tls.eof(label, conn.last_frame, conn.last_time_ns)
+                c.events.extend(c.tls.eof(label, conn.last_frame, conn.last_time_ns))
             if c.tls.hello_sender is not None:
                 # The ClientHello sender is the client (unless a SYN already said who is).
-                hello_label = "server" if c.tls._swap else "client"
-                idx = next(i for i, lab in c.label_of.items() if lab == hello_label)
+                idx = next(i for i, lab in c.label_of.items() if lab == c.tls.hello_sender)
                 conn.set_client(conn.side_of(idx))
         ev, extra = self._evidence(c)
         findings = diagnose(ev, Options(

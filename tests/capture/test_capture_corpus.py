@@ -48,6 +48,9 @@ CAPTURES = [
     "suricata-verify/tls-client-hello-frag-01/dump_mtu300.pcap",
     "suricata-verify/bug-1450-04/tls_DER-incomplete-header.pcap",  # corrupt record
     "suricata-verify/tls-duplicate-hello/input.pcap",
+    # rewrapped by fixtures/make_format_variants.sh: tunnels and extension headers
+    *(f"../captures/formats/{w}.pcap" for w in ("ipip", "6in4", "gre", "mpls", "ipv6-ext")),
+    "../captures/formats/sll2-outcomes.pcap",  # SLL2 from tcpdump -i any, IPv4 and IPv6
 ]
 
 pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")

@@ -12,7 +12,9 @@ import tshark
 from pcaptls.capture import open_capture
 from pcaptls.capture.decode import Decoder, TcpSegment, UdpDatagram
 
+WRAPPED = ["ipip", "6in4", "gre", "mpls", "ipv6-ext", "ipv4-options"]  # fixtures/make_format_variants.sh
 CAPTURES = [
+    *(f"../captures/formats/{w}.pcap" for w in WRAPPED),
     "zeek/pppoe-over-qinq.pcap",
     "zeek/openjdk-25.0.2-zeek.org.pcap",
     "zeek/ml-dsa-44-cert.pcap",
@@ -58,6 +60,8 @@ def test_segments_equal_tshark_fields(name: str) -> None:
     want_udp = {n for n, r in rows.items() if r["udp.srcport"] and not r["tcp.srcport"]
                 and ":icmp" not in r["frame.protocols"]}
     assert {n for n, s in ours.items() if isinstance(s, TcpSegment)} == want_tcp
+    if "ipv4-options" in name:  # an IPv4 fragment, ARP, an IPv6 fragment: counted, skipped
+        assert dict(dec.skipped) == {"ip_fragment": 2, "not_ip": 1}
     assert {n for n, s in ours.items() if isinstance(s, UdpDatagram)} == want_udp
     for n, s in ours.items():
         r = rows[n]

@@ -22,7 +22,7 @@ FORMATS = tshark.ROOT / "fixtures" / "captures" / "formats"
 SOURCE = tshark.ROOT / "fixtures" / "external" / "zeek" / "tls-1.2-handshake-failure.pcap"
 SAME_PACKETS = [
     "le-usec.pcap", "le-nsec.pcap", "be-usec.pcap", "kuznetzov.pcap", "le.pcapng", "be.pcapng",
-    "tsresol-offset.pcapng", "spb.pcapng", "le-usec.pcap.gz", "le-usec.pcap.xz",
+    "tsresol-offset.pcapng", "spb.pcapng", "opb.pcapng", "le-usec.pcap.gz", "le-usec.pcap.xz",
     "le-usec.pcap.bz2", "le-usec.pcap.zst", "le.pcapng.gz", "le.pcapng.xz", "le.pcapng.bz2",
     "le.pcapng.zst", "noext-zstd.bin",
 ]

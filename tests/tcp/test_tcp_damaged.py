@@ -15,6 +15,7 @@ import streams
 import tshark
 
 from pcaptls.capture import open_capture
+from pcaptls.capture.decode import Decoder
 from pcaptls.tcp import Gap, Overlap
 
 FIXTURES = tshark.ROOT / "fixtures"
@@ -123,3 +124,23 @@ def test_midstream_start_uses_the_port_heuristic() -> None:
                          "tcp.srcport", "tcp.flags.syn", "tcp.flags.ack")
     syn_port = next(int(p) for p, s, a in rows if s in ("1", "True") and a in ("0", "False"))
     assert conn.client_port == syn_port
+
+
+def test_out_of_order_limit_gives_up_on_the_hole_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pcaptls.tcp import tracker
+
+    name = "verylong-missing.pcap"
+    full = streams.track(str(DAMAGED / name))
+    monkeypatch.setattr(tracker, "MAX_PENDING_SEGMENTS", 2)
+    dec = Decoder()
+    with open_capture(DAMAGED / name) as r:
+        segs = [s for f in r if (s := dec.decode(f)) is not None]
+    tr = tracker.TcpTracker()
+    gaps_while_reading = [e for s in segs for e in tr.feed(s) if isinstance(e, Gap)]
+    tr.finish()
+    # the hole is given up when the third segment after it is buffered, not at the end
+    assert [[g.offset, g.length] for g in gaps_while_reading] == [
+        g[1:] for g in MANIFEST[name]["gaps"]  # type: ignore[attr-defined]
+    ]
+    limited = streams.track(str(DAMAGED / name))
+    assert limited.chunks == full.chunks

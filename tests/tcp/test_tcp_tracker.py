@@ -90,12 +90,18 @@ def test_event_order_and_close() -> None:
         assert isinstance(mine[0], ConnectionStart)
         assert isinstance(mine[-1], ConnectionEnd)
         assert sum(isinstance(e, ConnectionEnd) for e in mine) == 1
-    # Ended while reading when both sides are over (FIN delivered or RST): 5061 and 5065
-    # (FIN both ways) and the first 5064 (client FIN, server RST). A RST from one side
-    # alone leaves the other open for data in flight, until finish().
-    ended_early = {c.server_port for c in [e.conn for e in events if isinstance(e, ConnectionEnd)][:ends_before_finish]}
-    assert ends_before_finish == 3
-    assert ended_early == {5061, 5064, 5065}
+    # Ended while reading when both sides are over (FIN with all data before it, or RST);
+    # a RST from one side alone leaves the other open for data in flight, until finish().
+    closers: dict[int, set[int]] = {}
+    for stream, port, rst, fin in tshark.fields(
+        OUTCOMES, "tcp.stream", "tcp.srcport", "tcp.flags.reset", "tcp.flags.fin"
+    ):
+        if rst in ("1", "True") or fin in ("1", "True"):
+            closers.setdefault(int(stream) + 1, set()).add(int(port))
+    want = {cid for cid, ports in closers.items() if len(ports) == 2}
+    ended_early = [e.conn.id for e in events if isinstance(e, ConnectionEnd)][:ends_before_finish]
+    assert set(ended_early) == want
+    assert len(want) >= 3
     syn = next(e for e in events if isinstance(e, Flag))
     assert (syn.flag, syn.side, syn.frame) == ("SYN", "client", 1)
 
