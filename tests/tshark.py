@@ -51,6 +51,19 @@ def fields(path: str, *names: str, extra: tuple[str, ...] = ()) -> list[list[str
     return [line.split("\t") for line in out.splitlines()]
 
 
+#: per-frame TCP facts most tests need, fetched in one run (innermost addresses)
+TCP_FIELDS = (
+    "frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "tcp.flags.syn",
+    "tcp.flags.ack",
+)
+
+
+def tcp_frames(path: str) -> list[dict[str, str]]:
+    """One dict per frame with TCP_FIELDS (empty strings where a field is absent)."""
+    rows = fields(path, *TCP_FIELDS, extra=("-E", "occurrence=l"))
+    return [dict(zip(TCP_FIELDS, r, strict=True)) for r in rows]
+
+
 _MISSING = re.compile(rb"^\[(\d+) bytes missing in capture file\]\x00?$")
 
 
@@ -74,7 +87,7 @@ def _endpoint(text: str) -> tuple[str, int]:
 @functools.cache
 def follow_all(path: str) -> dict[int, FollowedStream]:
     """Every TCP stream of the capture, followed by tshark in one run."""
-    streams = {int(r[0]) for r in fields(path, "tcp.stream") if r and r[0]}
+    streams = {int(r["tcp.stream"]) for r in tcp_frames(path) if r["tcp.stream"]}
     if not streams:
         return {}
     args: list[str] = [*OOO, "-q"]

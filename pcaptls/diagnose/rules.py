@@ -80,10 +80,13 @@ def fatal_alerts(ev: ConnectionEvidence) -> list[AlertSeen]:
 
 def first_fatal(ev: ConnectionEvidence) -> AlertSeen | None:
     """The first alert that ends the handshake: fatal, or encrypted before the handshake was done."""
+    seen_midstream = ev.midstream and ev.client_hello_frame is None
     for a in ev.alerts:
         if a.level == "fatal":
             return a
-        if a.description is None and not ev.handshake_done:
+        if a.description is None and not ev.handshake_done and not seen_midstream:
+            # An encrypted alert inside the handshake ends it; on a connection seen
+            # mid-stream it is most likely the close_notify of a finished session.
             return a
         if a.level is None and a.description not in (
             None, "close_notify", "unrecognized_name", "no_renegotiation", "user_canceled"

@@ -79,20 +79,19 @@ def test_streams_equal_tshark_follow(name: str) -> None:
 @pytest.mark.parametrize("name", CAPTURES)
 def test_client_and_segment_counts_equal_tshark(name: str) -> None:
     path = _path(name)
-    rows = tshark.fields(
-        path, "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "tcp.flags.syn",
-        "tcp.flags.ack", "frame.number", extra=("-E", "occurrence=l"),
-    )
     ours = streams.track(path)
     per_dir: Counter[tuple[int, tuple[str, int]]] = Counter()
     syn_sender: dict[int, tuple[str, int]] = {}
     frames: dict[int, list[int]] = {}
-    for stream, ip4, ip6, port, syn, ack, number in (r for r in rows if r[0]):
-        src = (ip6 or ip4, int(port))
-        per_dir[int(stream) + 1, src] += 1
-        frames.setdefault(int(stream) + 1, []).append(int(number))
-        if syn in ("1", "True") and ack in ("0", "False"):
-            syn_sender.setdefault(int(stream) + 1, src)
+    for r in tshark.tcp_frames(path):
+        if not r["tcp.stream"]:
+            continue
+        cid = int(r["tcp.stream"]) + 1
+        src = (r["ipv6.src"] or r["ip.src"], int(r["tcp.srcport"]))
+        per_dir[cid, src] += 1
+        frames.setdefault(cid, []).append(int(r["frame.number"]))
+        if r["tcp.flags.syn"] in ("1", "True") and r["tcp.flags.ack"] in ("0", "False"):
+            syn_sender.setdefault(cid, src)
     for cid, conn in ours.conns.items():
         assert (conn.first_frame, conn.last_frame) == (min(frames[cid]), max(frames[cid]))
         for i, ep in enumerate(conn.endpoints):
