@@ -122,6 +122,15 @@ def empty_tables() -> dict[str, Table]:
     return {name: Table(name) for name in SCHEMAS}
 
 
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")
+COMPRESSION_SUFFIXES = ("", ".gz", ".xz", ".bz2", ".zst")
+
+
+def is_capture_name(name: str) -> bool:
+    """A file a directory scan picks up: a capture name, maybe compressed."""
+    return any(name.endswith(c + z) for c in CAPTURE_SUFFIXES for z in COMPRESSION_SUFFIXES)
+
+
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
     """Files, directories (every capture inside) and globs, in a stable order."""
     out: list[str] = []
@@ -130,10 +139,7 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
             out.append(item)
             continue
         if os.path.isdir(item):
-            found = sorted(
-                str(p) for p in Path(item).rglob("*")
-                if p.is_file() and any(s in p.name for s in (".pcap", ".pcapng", ".cap"))
-            )
+            found = sorted(str(p) for p in Path(item).rglob("*") if p.is_file() and is_capture_name(p.name))
             if not found:
                 raise InputError(f"{item}: is a directory with no capture files in it")
             out.extend(found)
@@ -215,3 +221,13 @@ def merge(results: Sequence[Analysis]) -> Analysis:
     out.tables["fleet"].rows = fleet_rows(out.tables["connections"].rows, out.tables["certificates"].rows)
     out.tables["findings"].rows = worst_first(out.tables["findings"].rows)
     return out
+
+
+def _attach_notebook_helpers() -> None:
+    """``_repr_html_``, ``.plot``, ``failed()``, ``connection()``, ``server()`` for notebooks."""
+    from pcaptls.report.notebook import attach
+
+    attach(Analysis)
+
+
+_attach_notebook_helpers()

@@ -52,7 +52,7 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.argument("captures", nargs=-1, required=True),
-        click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]),
+        click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown", "html"]),
                      default=None, help="Output format (default: table on a terminal, csv otherwise)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
                      help="Write to FILE instead of standard output."),
@@ -74,6 +74,9 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Run the per-file work on a Dask cluster (ADDRESS of its scheduler, or 'local')."),
         click.option("--parquet", type=click.Path(file_okay=False), default=None,
                      help="Also write every table as a Parquet dataset into DIR."),
+        click.option("--engine", type=click.Choice(["native", "tshark"]), default="native",
+                     help="Build connections, messages and certificates from tshark's dissection "
+                          "(for encapsulations the native reader does not handle; no findings)."),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -102,9 +105,16 @@ def _settings(kw: dict[str, Any]) -> Any:
 
 
 def _run(kw: dict[str, Any]) -> Any:
-    from pcaptls.analysis import analyze_many
+    from pcaptls.analysis import analyze_many, expand_inputs, merge
 
-    result = analyze_many(list(kw["captures"]), _settings(kw), progress=sys.stderr.isatty())
+    if kw.get("engine") == "tshark":
+        from pcaptls.engines.tshark import analyze_with_tshark
+
+        files = expand_inputs(list(kw["captures"]))
+        runs = [analyze_with_tshark(f, ports=kw["ports"], keylogs=kw["keylogs"]) for f in files]
+        result = runs[0] if len(runs) == 1 else merge(runs)
+    else:
+        result = analyze_many(list(kw["captures"]), _settings(kw), progress=sys.stderr.isatty())
     if kw.get("parquet"):
         from pcaptls.distribute import write_parquet
 
@@ -203,14 +213,19 @@ def analyze(csv_dir: str | None, **kw: Any) -> None:
     _exit_for(result, kw["fail_on"])
 
 
-@main.command(help="A self-contained Markdown report to attach to a ticket.")
+@main.command(help="A self-contained report to attach to a ticket (Markdown, or HTML with plots).")
 @common_options
 @_guarded
 def report(**kw: Any) -> None:
-    from pcaptls.report.markdown import markdown_report
-
     result = _run(kw)
-    text = markdown_report(result)
+    if kw["fmt"] == "html":
+        from pcaptls.report.html import html_report
+
+        text = html_report(result)
+    else:
+        from pcaptls.report.markdown import markdown_report
+
+        text = markdown_report(result)
     out = _open_out(kw["output"])
     try:
         out.write(text)
@@ -218,6 +233,17 @@ def report(**kw: Any) -> None:
         if out is not sys.stdout:
             out.close()
     _exit_for(result, kw["fail_on"])
+
+
+@main.command(help="Run the native engine and tshark on each capture; print every disagreement (exit 1 if any).")
+@click.argument("captures", nargs=-1, required=True)
+@click.option("--port", "ports", type=click.IntRange(1, 65535), multiple=True, help="Also treat this port as TLS.")
+@click.option("--keylog", "keylogs", type=click.Path(), multiple=True, help="NSS key log for both engines.")
+@_guarded
+def crosscheck(captures: tuple[str, ...], ports: tuple[int, ...], keylogs: tuple[str, ...]) -> None:
+    from pcaptls.crosscheck import crosscheck as run_crosscheck
+
+    sys.exit(run_crosscheck(list(captures), sys.stdout, ports=ports, keylogs=keylogs))
 
 
 if __name__ == "__main__":  # pragma: no cover

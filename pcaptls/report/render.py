@@ -34,12 +34,26 @@ def render(table: Table, fmt: str, out: IO[str], *, title: str | None = None) ->
         out.write(table.to_csv())
     elif fmt == "json":
         out.write(table.to_json())
+    elif fmt == "html":
+        out.write(html_table(table, title=title))
     elif fmt == "markdown":
         if title:
             out.write(f"## {title}\n\n")
         out.write(table.to_markdown())
     else:
         print_rich(table, out, title=title)
+
+
+def html_table(table: Table, *, title: str | None = None) -> str:
+    """A bare HTML table (the full HTML report is ``pcaptls report --format html``)."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.names())
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells) + "</tr>\n" for cells in table.text_rows()
+    )
+    caption = f"<caption>{escape(title)}</caption>" if title else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>\n"
 
 
 def print_rich(table: Table, out: IO[str], *, title: str | None = None) -> None:

@@ -66,6 +66,11 @@ def write_summary(result: Analysis, fmt: str, out: IO[str]) -> None:
     if fmt in ("csv", "json"):
         render(result.tables["findings"], fmt, out)
         return
+    if fmt == "html":
+        from pcaptls.report.html import html_report
+
+        out.write(html_report(result))
+        return
     if fmt == "markdown":
         from pcaptls.report.markdown import markdown_summary
 

@@ -91,10 +91,11 @@ class TcpTracker:
         d.bytes += n + missing
         if d.first_seq is None:
             d.first_seq = seq
-        if flags & (SYN | RST | FIN) and self._flags(
-            conn, idx, d, flags, seq, frame, t, n + missing, out
-        ):
-            return out
+        if flags & (SYN | RST | FIN):
+            if self._flags(conn, idx, d, flags, seq, frame, t, n + missing, out):
+                return out
+            if flags & SYN:  # data on a SYN (TCP Fast Open) starts after the SYN's number
+                seq = (seq + 1) & _M32
         if (n or missing) and not conn.ended and not d.rst_frames and not d.stopped:
             base = d.base
             if base is None:

@@ -1,0 +1,1 @@
+"""Tables and their formats: terminal, CSV, JSON, Markdown, HTML, plots."""
