@@ -211,6 +211,9 @@ class TcpTracker:
             d = conn.dirs[idx]
             while d.pending and not d.stopped:
                 self._skip_hole(conn, idx, d, frame, out)
+            if d.fin_off is not None and d.next_off < d.fin_off and not d.stopped:
+                # The FIN's sequence number shows bytes were sent that the capture lacks.
+                self._gap(conn, idx, d, d.next_off, d.fin_off - d.next_off, frame, out)
             d.release()
         conn.ended = True
         self._open.pop(conn.id, None)
