@@ -5,7 +5,11 @@ input); :class:`Decoder` turns frames into :class:`TcpSegment` and
 :class:`UdpDatagram` tuples through the link, IP and tunnel layers.
 """
 
+from .decode import Decoder, LinkType, TcpSegment, UdpDatagram
 from .frame import Frame, Interface, ReaderStats
 from .reader import CaptureReader, open_capture
 
-__all__ = ["CaptureReader", "Frame", "Interface", "ReaderStats", "open_capture"]
+__all__ = [
+    "CaptureReader", "Decoder", "Frame", "Interface", "LinkType", "ReaderStats", "TcpSegment",
+    "UdpDatagram", "open_capture",
+]

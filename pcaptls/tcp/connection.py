@@ -157,9 +157,11 @@ class Connection:
             else []
 
     def fin_frames(self, side: Side) -> list[int]:
+        """Frames of the FINs ``side`` sent (retransmissions included)."""
         return self.dirs[self.index_of(side)].fin_frames
 
     def rst_frames(self, side: Side) -> list[int]:
+        """Frames of the RSTs ``side`` sent."""
         return self.dirs[self.index_of(side)].rst_frames
 
     @property

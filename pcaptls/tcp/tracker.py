@@ -29,8 +29,12 @@ from .events import (
 
 _new = tuple.__new__
 _M32: Final = 0xFFFFFFFF
+#: the largest TCP window (65535 << 14, RFC 7323): no sender can be further ahead than this
+_MAX_WINDOW: Final = 1 << 30
 
-#: out-of-order bytes buffered per direction before the hole is declared a gap
+#: out-of-order bytes buffered per direction before the hole is declared a gap. (An ack
+#: beyond the hole is not used to declare it earlier: in real captures an ack is often
+#: captured before the segment it acknowledges, when interfaces or paths differ.)
 MAX_PENDING_BYTES: Final = 4 << 20
 #: out-of-order segments buffered per direction before the hole is declared a gap
 MAX_PENDING_SEGMENTS: Final = 4096
@@ -194,11 +198,14 @@ class TcpTracker:
             if d.base is None:
                 d.base = seq
             fin_off = _unwrap(seq, d.base, d.next_off) + length
-            if d.fin_off is None or fin_off > d.fin_off:
-                d.fin_off = fin_off
+            # A FIN beyond the largest possible window belongs to something else (a reused
+            # port seen mid-stream, say): it closes the direction but says nothing of bytes.
+            plausible = abs(fin_off - d.next_off) <= _MAX_WINDOW
+            if d.fin_off is None or (plausible and fin_off > d.fin_off):
+                d.fin_off = fin_off if plausible else d.next_off
             if not conn.ended:
                 out.append(Flag(conn, idx, "FIN", frame, t))
-                if not length and d.next_off >= fin_off:
+                if d.stopped or (not length and d.next_off >= fin_off):
                     self._maybe_closed(conn, frame, out)
         return False
 
@@ -270,6 +277,8 @@ class TcpTracker:
     ) -> None:
         n = len(data)
         d.next_off = off + n
+        if not n:
+            return  # a snapped segment with nothing captured: only its gap follows
         if off < d.skip_until:
             cut = d.skip_until - off
             if cut >= n:
@@ -303,13 +312,18 @@ class TcpTracker:
     ) -> None:
         """Report where resent bytes differ from the ones delivered first (those win)."""
         end = off + len(data)
-        for hoff, hdata, hframe in d.history:
+        found = []
+        # History is in stream order; resent bytes are usually recent: walk back from the end.
+        for hoff, hdata, hframe in reversed(d.history):
             hend = hoff + len(hdata)
-            if hend <= off or hoff >= end:
+            if hend <= off:
+                break
+            if hoff >= end:
                 continue
             a, b = max(off, hoff), min(end, hend)
             if data[a - off:b - off] != hdata[a - hoff:b - hoff]:
-                out.append(Overlap(conn, idx, frame, hframe, a, b - a))
+                found.append(Overlap(conn, idx, frame, hframe, a, b - a))
+        out.extend(reversed(found))
 
     def _buffer(
         self, conn: Connection, idx: int, d: Direction, off: int, payload: bytes, missing: int,
@@ -371,7 +385,10 @@ class TcpTracker:
 
 def _done(d: Direction) -> bool:
     """A direction is over after its RST, or once every byte before its FIN arrived."""
-    return bool(d.rst_frames) or (d.fin_off is not None and d.next_off >= d.fin_off)
+    if d.rst_frames:
+        return True
+    # A stopped direction no longer tracks bytes: its FIN alone closes it.
+    return d.fin_off is not None and (d.stopped or d.next_off >= d.fin_off)
 
 
 def _unwrap(seq: int, base: int, near: int) -> int:

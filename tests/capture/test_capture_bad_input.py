@@ -155,3 +155,34 @@ def test_corrupt_byte_anywhere(which: Path, pos: int, value: int) -> None:
     dec = Decoder()
     for f in frames:
         dec.decode(f)  # never raises
+
+
+def _sample_frames() -> list[tuple[int, bytes]]:
+    """A few real frames of every link type the decoder knows (from the corpus)."""
+    out = []
+    for name in ("zeek/pppoe-over-qinq.pcap", "ndpi/vxlan.pcap", "ndpi/dns2tcp_tunnel.pcap",
+                 "zeek/openjdk-25.0.2-zeek.org.pcap", "ndpi/selfsigned.pcap",
+                 "zeek/ml-dsa-44-cert.pcap", "suricata-verify/linktype-228/flow-test-01.pcap",
+                 "ndpi/http_ipv6.pcap"):
+        with open_capture(ROOT / "fixtures" / "external" / name) as r:
+            out += [(f.link_type, f.data) for f in list(r)[:6]]
+    return out
+
+
+_SAMPLES = _sample_frames()
+
+
+@settings(max_examples=400, deadline=None)
+@given(which=st.integers(0, len(_SAMPLES) - 1), cut=st.integers(0, 2000),
+       edits=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=6))
+def test_decoder_never_raises_on_damaged_frames(which: int, cut: int, edits: list[tuple[int, int]]) -> None:
+    from pcaptls.capture.frame import Frame
+
+    link, data = _SAMPLES[which]
+    b = bytearray(data[:cut])
+    for pos, value in edits:
+        if b:
+            b[pos % len(b)] = value
+    dec = Decoder()
+    dec.decode(Frame(1, 0, link, bytes(b), len(data)))
+    dec.decode(Frame(2, 0, link, bytes(b), len(b)))

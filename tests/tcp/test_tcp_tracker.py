@@ -61,6 +61,7 @@ def test_outcomes_of_the_scenarios() -> None:
         assert conn.synack_frames == f["synack"]
         assert conn.rst_frame == (min(f["rst"]) if f["rst"] else None)
         assert sorted(conn.fin_frames("client") + conn.fin_frames("server")) == f["fin"]
+        assert sorted(conn.rst_frames("client") + conn.rst_frames("server")) == f["rst"]
         assert conn.client_by == "syn"
     assert by_port[5061] == ["closed"]
     assert by_port[5062] == ["refused"]
@@ -183,3 +184,18 @@ def test_set_client_after_midstream_start() -> None:
     ours = streams.track(VERYLONG)
     (c,) = ours.conns.values()
     assert c.set_client("server") is False and c.client_port != 443
+
+
+def test_stopped_connection_still_ends_at_its_fins() -> None:
+    tr = TcpTracker()
+    ended_at = None
+    for s in _segments(OUTCOMES):
+        for e in tr.feed(s):
+            if isinstance(e, ConnectionStart) and e.conn.server_port == 5061:
+                tr.stop(e.conn, "client")
+                tr.stop(e.conn, "server")
+            elif isinstance(e, ConnectionEnd) and e.conn.server_port == 5061:
+                ended_at = s.frame
+    tr.finish()
+    fins = _tshark_flags(OUTCOMES)[1]["fin"]
+    assert ended_at == max(fins)  # released at the second FIN, not at the end of the capture
