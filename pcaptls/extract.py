@@ -168,9 +168,10 @@ def _handshake_done(tls: Any, msgs: list[Message]) -> tuple[bool, int | None]:
         return False, None
     vname = version_name(v)
     if vname == "SSL 2.0":
-        done = any(m.type.startswith("SSLv2 Server") and "Finished" in m.type for m in msgs) or bool(
-            tls.app_data["client"].records)
-        return done, tls.last_handshake_frame
+        # After ClientMasterKey everything is encrypted: both sides sending means it went on.
+        cmk = next((m.frame for m in msgs if m.type == "SSLv2 ClientMasterKey"), None)
+        sides = {m.sender for m in msgs if m.type == "SSLv2 Other" and cmk is not None and m.frame > cmk}
+        return sides == {"client", "server"}, tls.last_handshake_frame
     if vname.startswith("TLS 1.3"):
         client_fin = [m.frame for m in msgs if m.sender == "client" and m.type in ("Finished", "EncryptedHandshake")]
         if client_fin:
