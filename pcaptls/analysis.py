@@ -179,12 +179,53 @@ def _run_parallel(files: list[str], settings: Settings, *, progress: bool) -> li
     from pcaptls.pipeline import analyze_file
 
     jobs = settings.jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(files) == 1:
-        return [analyze_file(f, settings, progress=progress) for f in files]
-    from concurrent.futures import ProcessPoolExecutor
+    overall = _OverallProgress(files) if progress else None
+    try:
+        if jobs <= 1 or len(files) == 1:
+            out = []
+            for f in files:
+                out.append(analyze_file(f, settings, progress=progress))
+                if overall:
+                    overall.done(f)
+            return out
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as ex:
-        return list(ex.map(analyze_file, files, [settings] * len(files)))
+        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as ex:
+            futures = {ex.submit(analyze_file, f, settings): i for i, f in enumerate(files)}
+            results: list[Analysis | None] = [None] * len(files)
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                if overall:
+                    overall.done(files[i])
+            return [r for r in results if r is not None]
+    finally:
+        if overall:
+            overall.close()
+
+
+class _OverallProgress:
+    """Files and bytes done of all, on stderr (rich), for runs over many captures."""
+
+    def __init__(self, files: list[str]) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        sizes = {f: (os.path.getsize(f) if f != "-" and os.path.exists(f) else 0) for f in files}
+        self.sizes = sizes
+        self.count = 0
+        self.progress = Progress("[progress.description]{task.description}", BarColumn(),
+                                 DownloadColumn(), TimeRemainingColumn(), transient=True)
+        self.task = self.progress.add_task(f"0/{len(files)} captures", total=sum(sizes.values()) or 1)
+        self.total = len(files)
+        self.progress.start()
+
+    def done(self, f: str) -> None:
+        self.count += 1
+        self.progress.update(self.task, advance=self.sizes.get(f, 0),
+                             description=f"{self.count}/{self.total} captures")
+
+    def close(self) -> None:
+        self.progress.stop()
 
 
 def merge(results: Sequence[Analysis]) -> Analysis:
