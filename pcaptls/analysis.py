@@ -251,8 +251,9 @@ def merge(results: Sequence[Analysis]) -> Analysis:
         out.notes.extend(f"{name}: {n}" for n in r.notes)
         out.certificates_der.update(r.certificates_der)
         out.chains.extend(r.chains)
-        for k in ("frames",):
-            out.stats[k] = out.stats.get(k, 0) + r.stats.get(k, 0)
+        out.stats["frames"] = out.stats.get("frames", 0) + r.stats.get("frames", 0)
+        for reason, n in (r.stats.get("skipped") or {}).items():
+            out.stats.setdefault("skipped", {})[reason] = out.stats.get("skipped", {}).get(reason, 0) + n
         for k, pick in (("start_ns", min), ("end_ns", max)):
             if r.stats.get(k) is not None:
                 out.stats[k] = pick(v for v in (out.stats.get(k), r.stats[k]) if v is not None)

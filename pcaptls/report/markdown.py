@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pcaptls.report.summary import summary_facts, verdict_paragraph
+from pcaptls.report.summary import skipped_text, summary_facts, verdict_paragraph
 from pcaptls.report.table import md_cell
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ def markdown_summary(result: Analysis) -> str:
         lines.append("- Versions: " + ", ".join(f"{v} ({c})" for v, c in f["versions"]))
     if f["ciphers"]:
         lines.append("- Cipher suites: " + ", ".join(f"`{v}` ({c})" for v, c in f["ciphers"]))
+    if f["skipped"]:
+        lines.append(f"- Frames not decoded to TCP/UDP: {md_inline(skipped_text(f['skipped']))}")
     if f["keylog"]:
         lines.append(f"- Key log: {f['keylog']}")
     for note in f["notes"]:

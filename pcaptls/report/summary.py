@@ -32,7 +32,13 @@ def summary_facts(result: Analysis) -> dict[str, Any]:
         "severities": Counter(r["severity"] for r in findings),
         "notes": result.notes,
         "keylog": result.stats.get("keylog"),
+        "skipped": result.stats.get("skipped") or {},
     }
+
+
+def skipped_text(skipped: dict[str, int]) -> str:
+    """Frames the decoder passed over, by reason (non-IP, fragments, …)."""
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items(), key=lambda x: -x[1]))
 
 
 def _addr(a: str) -> str:
@@ -83,6 +89,8 @@ def write_summary(result: Analysis, fmt: str, out: IO[str]) -> None:
     f = summary_facts(result)
     console.print(f"[bold]pcaptls[/bold] — {', '.join(f['files'])}")
     console.print(f"{f['frames']} frames, {f['start'] or '?'} → {f['end'] or '?'}")
+    if f["skipped"]:
+        console.print("not TCP/UDP or not decodable: " + skipped_text(f["skipped"]), highlight=False)
     for note in f["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
     if f["keylog"]:
