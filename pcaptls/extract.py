@@ -146,7 +146,7 @@ def messages_and_alerts(c: _Conn) -> tuple[list[Message], list[AlertSeen], dict[
     ad = tls.app_data.get("server")
     if (
         ad is not None and ad.records == 1 and ad.last_length in ALERT_RECORD_LENGTHS
-        and tls.version is not None and version_name(tls.version) == "TLS 1.3"
+        and tls.version is not None and version_name(tls.version).startswith("TLS 1.3")
         and not facts["decrypted"]
     ):
         alerts.append(AlertSeen(ad.last_frame, 0, "server", None, None,
@@ -223,7 +223,7 @@ def tls_evidence(p: Pipeline, c: _Conn, base: dict[str, Any]) -> tuple[dict[str,
         "client_cert_sent": tls.client_cert_sent,
         "client_cert_frame": frames.get("client:Certificate") or frames.get("client:CompressedCertificate"),
         "server_cert_frame": frames.get("server:Certificate") or frames.get("server:CompressedCertificate"),
-        "handshake_done": done and not any(a.level == "fatal" or (a.description is None and a.after_sender != a.sender) for a in alerts) if version_name(v or 0) == "TLS 1.3" else done and not any(a.level == "fatal" for a in alerts),
+        "handshake_done": done and not any(a.level == "fatal" or (a.description is None and a.after_sender != a.sender) for a in alerts) if version_name(v or 0).startswith("TLS 1.3") else done and not any(a.level == "fatal" for a in alerts),
         "handshake_end_frame": end_frame,
         "compression": tls.compression or 0,
         "client_reneg": _reneg(tls, "client"),

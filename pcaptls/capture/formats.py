@@ -67,6 +67,12 @@ class PcapParser:
         self.byte_order = "little" if order == "<" else "big"
         # Kuznetzov's patched libpcap adds ifindex, protocol, pkt_type and a pad byte.
         self._rec = struct.Struct(order + ("IIII8x" if magic == PCAP_MAGIC_KUZNETZOV else "IIII"))
+        #: bytes of a record header (16, or 24 in Kuznetzov's format)
+        self.record_size = self._rec.size
+        #: nanoseconds per unit of a record's second fraction
+        self.ts_mul = 1 if self.nanosecond else 1000
+        #: the record header layout, for a caller walking records itself
+        self.record_struct = self._rec
         # Upper bits of the link type field carry FCS information.
         self.link_type = network & 0xFFFF
         self.interfaces = [Interface(0, self.link_type, snaplen, 1 if self.nanosecond else 1000)]

@@ -17,7 +17,7 @@ import os
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import BinaryIO, Final
 
@@ -245,6 +245,56 @@ class CaptureReader:
                 return
             buf = buf[pos:] + chunk if pos < len(buf) else chunk
             pos = 0
+
+    # -- the raw path: classic pcap records walked by the caller -----------------------
+
+    def raw_pcap(self) -> PcapParser | None:
+        """The parser when the file is classic pcap with plain 16-byte record headers.
+
+        Then :meth:`pcap_blocks` may be used instead of iterating: a caller that walks
+        the records itself (the pipeline's fast path) makes no :class:`Frame` for the
+        packets it does not need to look at.
+        """
+        p = self._parser
+        if isinstance(p, PcapParser) and p.record_size == 16 and not self._iterated:
+            return p
+        return None
+
+    def pcap_blocks(self) -> Generator[tuple[bytes, int], int, None]:
+        """Yield ``(buffer, position)``; receive the position of the first record not used.
+
+        Classic pcap only (see :meth:`raw_pcap`). The caller walks the complete 16-byte
+        records of ``buffer`` from ``position``, keeps the parser's ``number`` and
+        ``stats`` up to date, and sends back where it stopped; the next buffer starts
+        with the bytes it left. A file cut inside a record is noted as when iterating.
+        """
+        if self._iterated:
+            raise CaptureError(f"{self.name}: a capture can be iterated only once")
+        self._iterated = True
+        parser = self._parser
+        buf, pos = self._buf, self._pos
+        self._buf = b""
+        while True:
+            pos = yield buf, pos
+            try:
+                chunk = self._read(CHUNK)
+            except _DECOMPRESS_ERRORS as e:
+                self._damaged(f"{self.compression} data cut or corrupt after frame "
+                              f"{parser.number} ({e})")
+                return
+            if not chunk:
+                if pos < len(buf):
+                    self._damaged(
+                        f"file cut in the middle of a record after frame {parser.number} "
+                        f"({len(buf) - pos} bytes left over)"
+                    )
+                return
+            buf = buf[pos:] + chunk if pos < len(buf) else chunk
+            pos = 0
+
+    def corrupt(self, reason: str) -> None:
+        """The caller of :meth:`pcap_blocks` met a record that cannot be right: stop there."""
+        self._damaged(f"corrupt record after frame {self._parser.number}: {reason}")
 
     def _damaged(self, note: str) -> None:
         self.truncated_at_frame = self._parser.number + 1

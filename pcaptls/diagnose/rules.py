@@ -49,6 +49,11 @@ def rule(fn: Rule) -> Rule:
 
 # --- helpers ---------------------------------------------------------------------------
 
+def is_tls13(version: str | None) -> bool:
+    """TLS 1.3 and its drafts (``TLS 1.3 (draft 23)``): no renegotiation, suites without kx."""
+    return bool(version and version.startswith("TLS 1.3"))
+
+
 def _where(ev: ConnectionEvidence) -> str:
     return f"{_addr(ev.server)}:{ev.server_port}"
 
@@ -324,7 +329,7 @@ def alerts(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
     if desc is None:
         other = "client" if a.sender == "server" else "server"
         hint = ""
-        if a.sender == "server" and a.after_sender == "client" and ev.version == "TLS 1.3":
+        if a.sender == "server" and a.after_sender == "client" and is_tls13(ev.version):
             hint = (" In TLS 1.3 a server alert right after the client's Finished usually means "
                     "it rejected the client's certificate, or its absence (certificate_required).")
         yield Finding.make(
@@ -370,13 +375,13 @@ def negotiated(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             f"{_where(ev)} chose {ev.cipher} ({', '.join(weak)}) in its ServerHello (frame {frame}).",
             retest=_retest(ev),
         )
-    if p.get("mode") == "CBC" and ev.version not in ("TLS 1.3",):
+    if p.get("mode") == "CBC" and not is_tls13(ev.version):
         yield Finding.make(
             "WEAK_CIPHER_CBC", ev.conn_id, frame, None,
             f"{_where(ev)} chose the CBC suite {ev.cipher} (frame {frame}).",
             retest=_retest(ev),
         )
-    if p.get("key_exchange") == "RSA" and ev.version != "TLS 1.3":
+    if p.get("key_exchange") == "RSA" and not is_tls13(ev.version):
         yield Finding.make(
             "NO_FORWARD_SECRECY", ev.conn_id, frame, None,
             f"{_where(ev)} chose {ev.cipher}, with RSA key exchange (frame {frame}).",
@@ -395,7 +400,8 @@ def negotiated(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             f"{_where(ev)} chose compression method {ev.compression} (frame {frame}).",
         )
     if (
-        ev.version not in ("TLS 1.3", "SSL 2.0", None) and ev.client_hello_frame is not None
+        ev.version not in ("SSL 2.0", None) and not is_tls13(ev.version)
+        and ev.client_hello_frame is not None
         and not (ev.client_reneg and ev.server_reneg)
     ):
         who = [s for s, ok in (("client", ev.client_reneg), ("server", ev.server_reneg)) if not ok]
@@ -521,12 +527,12 @@ def certificates(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
     if ev.client_cert is not None and ev.client_cert.verdict != "not_determined":
         yield from _cert_findings(ev, ev.client_cert, opt)
     if (
-        ev.version == "TLS 1.3" and not ev.resumed and not ev.decrypted
+        is_tls13(ev.version) and not ev.resumed and not ev.decrypted
         and ev.server_hello_frame is not None
     ):
         yield Finding.make(
             "CERT_NOT_VISIBLE", ev.conn_id, ev.server_hello_frame, None,
-            f"TLS 1.3 with {_where(ev)}: the certificate is encrypted and no key log matched, so "
+            f"{ev.version} with {_where(ev)}: the certificate is encrypted and no key log matched, so "
             "chain, name and validity could not be checked.",
             retest=_retest(ev),
         )
