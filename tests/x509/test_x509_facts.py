@@ -19,21 +19,21 @@ from pki_helper import EXTERNAL, PKI, pem_ders
 
 from pcaptls.x509.facts import CertificateFacts, certificate_facts
 
-CAPTURES = [
-    "zeek/tls1.2.pcap",
-    "zeek/ecdsa-cert.pcap",
-    "zeek/ml-dsa-44-cert.pcap",
-    "zeek/cert-no-cn.pcap",
-    "zeek/signed_certificate_timestamp_tls1_0.pcap",
-    "zeek/client-certificate.pcap",
-    "zeek/tls-expired-cert.pcap",
-    "zeek/missing-intermediate.pcap",
-    "ndpi/selfsigned.pcap",
-    "ndpi/tls_verylong_certificate.pcap",
-    "ja4/browsers-x509.pcapng",
-    "ja4/badcurveball.pcap",
-    "suricata-verify/bug-1450-04/tls_DER-incomplete-header.pcap",
-]
+
+def _captures_with_certificates() -> list[str]:
+    """Every corpus capture in which tshark's dissection shows a Certificate message."""
+    out = []
+    expected = EXTERNAL / "expected"
+    for tsv in sorted(expected.rglob("*.tsv")):
+        if tsv.name.endswith(".keylog.tsv") or tsv.name == "_tshark_runs.tsv":
+            continue
+        rows = tsv.read_text().splitlines()[1:]
+        if any(r.split("\t")[8] == "11" for r in rows if len(r.split("\t")) > 8):
+            out.append(str(tsv.relative_to(expected))[: -len(".tsv")])
+    return out
+
+
+CAPTURES = _captures_with_certificates()
 
 # RFC 5280 4.2.1.12 id-kp-* names (independent of the code under test)
 EKU_OIDS = {
