@@ -195,3 +195,25 @@ def test_input_file_is_not_modified(tmp_path: Path) -> None:
     before = (target.read_bytes(), target.stat().st_mtime_ns)
     invoke("report", str(target), "-o", str(tmp_path / "r.md"))
     assert (target.read_bytes(), target.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("kind", ["garbage", "other-session", "truncated"])
+def test_bad_key_logs_give_a_note_and_the_undecrypted_analysis(kind: str, tmp_path: Path) -> None:
+    capture = CAPTURES / "kamailio-tls13-register-v4.pcap"
+    keys = ROOT / "fixtures" / "keylogs"
+    log = tmp_path / "k.keys"
+    if kind == "garbage":
+        log.write_bytes(os.urandom(3000))
+    elif kind == "other-session":
+        log.write_bytes((keys / "kamailio-tls13-register-v6.keys").read_bytes())
+    else:  # cut in the middle of a line
+        log.write_bytes((keys / "kamailio-tls13-register-v4.keys").read_bytes()[:300])
+    code, out, _ = invoke("analyze", str(capture), "--keylog", str(log), "--format", "markdown")
+    assert code == 0
+    assert "- Key log: " in out
+    if kind == "garbage":
+        assert "malformed line(s) ignored" in out
+    if kind == "other-session":
+        assert "KEYLOG_NO_MATCH" in out
+    code, out, _ = invoke("connections", str(capture), "--keylog", str(log), "--format", "json")
+    assert json.loads(out)[0]["version"] == "TLS 1.3"
