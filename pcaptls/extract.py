@@ -68,10 +68,25 @@ def message_detail(msg: Any) -> str:
             return f"{msg.kind} {msg.dh_p_bits}-bit prime"
         return str(msg.kind)
     if name == "CertificateRequest":
-        return f"{len(msg.certificate_authorities)} CA name(s)"
+        names = ca_names(msg)
+        return f"{len(names)} CA name(s)" + (": " + "; ".join(names) if names else "")
     if name == "NewSessionTicket":
         return f"lifetime {msg.ticket_lifetime} s"
     return ""
+
+
+def ca_names(msg: Any) -> tuple[str, ...]:
+    """A CertificateRequest's certificate_authorities as RFC 4514 names (TLS 1.2 list, or the
+    TLS 1.3 certificate_authorities extension when the parser filled it)."""
+    from pcaptls.x509.names import NameDecodeError, name_from_der
+
+    out = []
+    for der in getattr(msg, "certificate_authorities", ()) or ():
+        try:
+            out.append(name_from_der(der))
+        except NameDecodeError:
+            out.append(f"(undecodable name, {len(der)} bytes)")
+    return tuple(out)
 
 
 def _ssl2_type(msg: Any) -> str:
@@ -220,6 +235,7 @@ def tls_evidence(p: Pipeline, c: _Conn, base: dict[str, Any]) -> tuple[dict[str,
         "hello_retry": tls.hello_retry,
         "client_cert_requested": bool(tls.client_cert_requested),
         "certificate_request_frame": frames.get("server:CertificateRequest"),
+        "client_cert_cas": ca_names(tls.certificate_request) if tls.certificate_request else (),
         "client_cert_sent": tls.client_cert_sent,
         "client_cert_frame": frames.get("client:Certificate") or frames.get("client:CompressedCertificate"),
         "server_cert_frame": frames.get("server:Certificate") or frames.get("server:CompressedCertificate"),

@@ -122,6 +122,7 @@ class ConnectionEvidence:
     hello_retry: bool = False
     client_cert_requested: bool = False
     certificate_request_frame: int | None = None
+    client_cert_cas: tuple[str, ...] = ()  # the CertificateRequest's certificate_authorities
     client_cert_sent: bool | None = None  # None: not determined (encrypted)
     client_cert_frame: int | None = None
     server_cert_frame: int | None = None

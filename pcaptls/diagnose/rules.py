@@ -79,6 +79,13 @@ def _version_flag(version: str | None) -> str:
     )
 
 
+def _accepted_cas(ev: ConnectionEvidence) -> str:
+    if not ev.client_cert_cas:
+        return ""
+    return ("The server accepts client certificates issued by: "
+            + "; ".join(ev.client_cert_cas) + f" (CertificateRequest, frame {ev.certificate_request_frame}).")
+
+
 def fatal_alerts(ev: ConnectionEvidence) -> list[AlertSeen]:
     return [a for a in ev.alerts if a.level == "fatal" or a.description is None]
 
@@ -280,6 +287,7 @@ def alerts(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
                 f"{ev.client} sent {'an empty Certificate' if ev.client_cert_frame else 'none'}"
                 f"{f' (frame {ev.client_cert_frame})' if ev.client_cert_frame else ''}, and the server "
                 f"aborted with {label} (frame {a.frame}).",
+                remedy=_accepted_cas(ev),
                 retest=_retest(ev, "-cert client.pem -key client.key"),
             )
             return
@@ -291,6 +299,7 @@ def alerts(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
                 "CLIENT_CERT_REJECTED", ev.conn_id, a.frame, a.time_ns,
                 f"{_where(ev)} rejected the client certificate of {ev.client} (frame "
                 f"{ev.client_cert_frame}) with {label} (frame {a.frame}).{why}",
+                remedy=_accepted_cas(ev),
                 retest=_retest(ev, "-cert client.pem -key client.key"),
             )
             return

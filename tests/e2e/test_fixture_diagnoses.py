@@ -150,3 +150,20 @@ def test_a_rotation_is_shown_with_its_time() -> None:
     conns = a.tables["connections"].rows
     assert len(fleet["leaf_sha256"]) == 2
     assert fleet["changed_at"] == conns[1]["start"]
+
+
+def test_certificate_request_ca_names_are_tshark_s() -> None:
+    import subprocess
+
+    from pcaptls.engines.tshark import rfc4514_from_tshark
+
+    capture = CAPTURES / "kamailio-mtls-tls12-no-client-cert.pcap"
+    verbose = subprocess.run(["tshark", "-n", "-r", str(capture), "-Y", "tls.handshake.type == 13", "-V"],
+                             capture_output=True, text=True, check=True).stdout
+    names = [rfc4514_from_tshark("rdnSequence " + line.split("Distinguished Name: ", 1)[1].strip())
+             for line in verbose.splitlines() if "Distinguished Name: (" in line]
+    assert names
+    a = pcaptls.analyze(capture, ca_bundle=TRUST)
+    (f,) = [r for r in a.tables["findings"].rows if r["code"] == "CLIENT_CERT_MISSING"]
+    for n in names:
+        assert n in f["remedy"]
