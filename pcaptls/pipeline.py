@@ -7,6 +7,7 @@ so memory follows the number of open connections, not the capture size.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pcaptls import fastpath
 from pcaptls.analysis import Analysis, Settings, empty_tables
 from pcaptls.capture import open_capture
 from pcaptls.capture.decode import Decoder, TcpSegment, UdpDatagram
@@ -33,6 +35,8 @@ SIP_STARTS = (
     b"REGISTER ", b"INVITE ", b"OPTIONS ", b"ACK ", b"BYE ", b"CANCEL ", b"SUBSCRIBE ",
     b"NOTIFY ", b"PUBLISH ", b"INFO ", b"MESSAGE ", b"REFER ", b"PRACK ", b"UPDATE ", b"SIP/2.0 ",
 )
+#: the young-generation GC threshold during a pass (Python's default is 700)
+GC_YOUNG_THRESHOLD = 50_000
 #: An AEAD-protected alert: 2 bytes + inner type + 16-byte tag (TLS 1.3 hides the type).
 TLS13_ALERT_RECORD_LENGTH = 19
 
@@ -64,6 +68,7 @@ class _Conn:
     cert_frames: dict[str, int] = field(default_factory=dict)
     messages: list[Any] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)  # TLS events but application data
+    lane_keys: list[bytes] | None = None  # the fast lane's flow key per direction index
 
 
 class Pipeline:
@@ -86,6 +91,15 @@ class Pipeline:
         self.notes: list[str] = []
         self.capture_end_ns = 0
         self._sip_seen: dict[tuple[int | None, str], int] = {}
+        self._snapped_frames: set[int] = set()
+        #: use the fast lane (pcaptls.fastpath) where it applies; the tables are the same
+        self.fast = fastpath.enabled()
+        #: flow key (raw address and port bytes) -> what the fast lane may do with it
+        self.lanes: dict[bytes, fastpath.Lane] = {}
+        self.progress: Callable[[int], None] | None = None
+        self._tick = 0
+        self._truncated_at: int | None = None
+        self._snapped_total = 0
         self._load_keylogs()
 
     # --- inputs -------------------------------------------------------------------------
@@ -129,41 +143,49 @@ class Pipeline:
 
     # --- the pass ---------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> Analysis:
+        self.progress = progress
+        # The pass makes many short-lived objects and few cycles: collecting the young
+        # generation every 700 allocations costs ~10 % of a long capture's time.
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], GC_YOUNG_THRESHOLD), *threshold[1:])
+        try:
+            frames, start_ns, end_ns = self._pass()
+        finally:
+            gc.set_threshold(*threshold)
+        return self._result(frames, start_ns, end_ns)
+
+    def _pass(self) -> tuple[int, int | None, int | None]:
+        """Read every frame through the layers; (frames, first time, last time)."""
         start_ns: int | None = None
         end_ns: int | None = None
         frames = 0
         with open_capture(self.name if self.name != "-" else sys.stdin.buffer) as reader:
-            decode = self.decoder.decode
-            feed = self.tracker.feed
             handle = self._handle
-            tick = 0
-            for frame in reader:
-                frames += 1
-                t = frame.time_ns
-                if start_ns is None:
-                    start_ns = t
-                end_ns = t
-                seg = decode(frame)
-                if seg is None:
-                    continue
-                if type(seg) is TcpSegment:
-                    if seg.missing_tail:
-                        self._snapped(seg)
-                    for ev in feed(seg):
-                        handle(ev, reader)
-                elif type(seg) is UdpDatagram:
-                    self._udp(seg)
-                tick += 1
-                if progress is not None and tick & 0x3FFF == 0:
-                    progress(reader.bytes_read)
+            if self.fast and reader.raw_pcap() is not None:
+                frames, start_ns, end_ns = fastpath.run_pcap(self, reader)
+            else:
+                slow = self._slow_frame
+                for frame in reader:
+                    frames += 1
+                    t = frame.time_ns
+                    if start_ns is None:
+                        start_ns = t
+                    end_ns = t
+                    slow(frame, reader)
+            for lane in self.lanes.values():
+                fastpath.sync(lane)
+            self.lanes.clear()
             self.capture_end_ns = end_ns or 0
             for ev in self.tracker.finish():
                 handle(ev, reader)
             self.decoder.check_decodable(self.name, frames)
             self.notes.extend(reader.notes)
-            truncated_at = getattr(reader, "truncated_at_frame", None)
-            snapped_total = reader.stats.snapped
-        self._capture_findings(frames, truncated_at, snapped_total)
+            self._truncated_at = getattr(reader, "truncated_at_frame", None)
+            self._snapped_total = reader.stats.snapped
+        return frames, start_ns, end_ns
+
+    def _result(self, frames: int, start_ns: int | None, end_ns: int | None) -> Analysis:
+        self._capture_findings(frames, self._truncated_at, self._snapped_total)
         for i, f in enumerate(self.findings):
             n = self._sip_seen.get((f.conn_id, f.code), 0) if f.code.startswith("SIP_") else 0
             if n > 1:
@@ -179,11 +201,74 @@ class Pipeline:
         self.tables["findings"].rows = worst_first([_finding_row(f) for f in self.findings])
         return result
 
-    def _snapped(self, seg: TcpSegment) -> None:
-        # Which connection: looked up at the Data event; remember by frame here.
-        self._snapped_frames.add(seg.frame)
+    def _slow_frame(self, frame: Any, reader: Any, refresh: bool = True) -> TcpSegment | None:
+        """One frame through every layer (the straightforward path); its TCP segment.
 
-    _snapped_frames: set[int]
+        ``refresh``: look up whether the segment's connection may now take the fast lane
+        (the fast loop says False when it does so itself, see :meth:`_register`)."""
+        seg = self.decoder.decode(frame)
+        if seg is None:
+            return None
+        if type(seg) is TcpSegment:
+            if seg.missing_tail:
+                # Which connection: looked up at the Data event; remember by frame here.
+                self._snapped_frames.add(seg.frame)
+            handle = self._handle
+            for ev in self.tracker.feed(seg):
+                handle(ev, reader)
+            if refresh and self.lanes:
+                entry = self.tracker._flows.get((seg.src, seg.sport, seg.dst, seg.dport))
+                if entry is not None:
+                    c = self.conns.get(entry[0].id)
+                    if c is not None and c.lane_keys is not None:
+                        self._refresh_lanes(c)
+        elif type(seg) is UdpDatagram:
+            self._udp(seg)
+        if self.progress is not None:
+            self._tick += 1
+            if self._tick & 0x3FFF == 0:
+                self.progress(reader.bytes_read)
+        return seg if type(seg) is TcpSegment else None
+
+    # --- the fast lane's bookkeeping (see pcaptls.fastpath) ------------------------------------
+    def _register(self, seg: TcpSegment, key: bytes, buf: bytes, q: int, et: int) -> None:
+        """After a segment took the slow path: may its flow's packets take the fast lane?"""
+        entry = self.tracker._flows.get((seg.src, seg.sport, seg.dst, seg.dport))
+        if entry is None:
+            self.lanes.pop(key, None)
+            return
+        conn, idx = entry
+        c = self.conns.get(conn.id)
+        if c is None or conn.ended:
+            self.lanes.pop(key, None)
+            return
+        if c.lane_keys is None:
+            if et == 0x0800:  # the reverse flow: addresses and ports swapped
+                rkey = buf[q + 30:q + 34] + buf[q + 26:q + 30] + buf[q + 36:q + 38] + buf[q + 34:q + 36]
+            else:
+                rkey = buf[q + 38:q + 54] + buf[q + 22:q + 38] + buf[q + 56:q + 58] + buf[q + 54:q + 56]
+            c.lane_keys = [key, rkey] if idx == 0 else [rkey, key]
+        self._refresh_lanes(c)
+
+    def _sync_lanes(self, c: _Conn) -> None:
+        """Before the TLS layer sees more of ``c``: what its lanes deferred is written back."""
+        assert c.lane_keys is not None
+        for key in c.lane_keys:
+            lane = self.lanes.get(key)
+            if lane is not None and lane.mark_frame and lane.conn is c.tcp:
+                fastpath.sync(lane)
+
+    def _refresh_lanes(self, c: _Conn) -> None:
+        keys = c.lane_keys
+        assert keys is not None
+        lanes = self.lanes
+        self._sync_lanes(c)
+        for i in (0, 1):
+            lane = fastpath.lane_for(c, i)
+            if lane is None:
+                lanes.pop(keys[i], None)
+            else:
+                lanes[keys[i]] = lane
 
     def _handle(self, ev: Any, reader: Any) -> None:
         t = type(ev)
@@ -191,6 +276,8 @@ class Pipeline:
             c = self.conns.get(ev.conn.id)
             if c is None or c.kind == "ignore":
                 return
+            if c.lane_keys is not None:
+                self._sync_lanes(c)
             if ev.frame in self._snapped_frames:
                 c.snapped.append(ev.frame)
                 self._snapped_frames.discard(ev.frame)
@@ -214,6 +301,8 @@ class Pipeline:
             c = self.conns.get(ev.conn.id)
             if c is None or c.kind == "ignore":
                 return
+            if c.lane_keys is not None:
+                self._sync_lanes(c)
             c.gaps.append((ev.side, ev.frame, ev.length))
             if c.kind == "tls":
                 c.events.extend(c.tls.gap(c.label_of[ev.conn.index_of(ev.side)], ev.length, ev.frame))
@@ -224,6 +313,12 @@ class Pipeline:
         elif t is ConnectionEnd:
             c = self.conns.pop(ev.conn.id, None)
             if c is not None:
+                if c.lane_keys is not None:
+                    self._sync_lanes(c)
+                    for key in c.lane_keys:
+                        lane = self.lanes.get(key)
+                        if lane is not None and lane.conn is ev.conn:
+                            del self.lanes[key]
                 self._finish(c, reader)
 
     def _classify(self, c: _Conn, ev: Any, reader: Any) -> None:
@@ -424,7 +519,6 @@ def analyze_file(name: str, settings: Settings, *, progress: bool = False) -> An
         if not os.path.exists(name):
             raise InputError(f"{name}: no such file")
     p = Pipeline(name, settings)
-    p._snapped_frames = set()
     bar = _progress_bar(name) if progress else None
     try:
         return p.run(bar)

@@ -17,12 +17,17 @@ ClientBy = Literal["syn", "synack", "consumer", "port"]
 Outcome = Literal["refused", "no_answer", "reset", "closed", "midstream", "open"]
 
 
+#: the history of a direction that is over: shared, and keeps nothing (``maxlen=0``)
+_RELEASED: deque[tuple[int, bytes, int]] = deque(maxlen=0)
+
+
 class Direction:
     """Reassembly state of the bytes one endpoint sends."""
 
     __slots__ = (
         "base", "bytes", "fin_frames", "fin_off", "first_seq", "gap_bytes", "history",
-        "history_bytes", "next_off", "packets", "pending", "pending_bytes", "rst_frames",
+        "history_bytes", "history_time", "next_off", "packets", "pending", "pending_bytes",
+        "rst_frames",
         "skip_until", "stopped", "syn_frames",
     )
 
@@ -39,6 +44,8 @@ class Direction:
         #: recent delivered bytes, (offset, data, frame), to compare retransmissions with
         self.history: deque[tuple[int, bytes, int]] = deque()
         self.history_bytes = 0
+        #: capture time of the last bytes put in ``history`` (old history is dropped)
+        self.history_time = 0
         self.fin_off: int | None = None
         self.skip_until = 0
         self.stopped = False
@@ -54,7 +61,7 @@ class Direction:
         """Drop buffers once the connection is over."""
         self.pending = {}
         self.pending_bytes = 0
-        self.history = deque()
+        self.history = _RELEASED
         self.history_bytes = 0
 
 

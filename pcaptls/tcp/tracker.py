@@ -9,6 +9,7 @@ connections and the out-of-order limits, not by the capture size.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from typing import Final
 
@@ -40,6 +41,11 @@ MAX_PENDING_BYTES: Final = 4 << 20
 MAX_PENDING_SEGMENTS: Final = 4096
 #: delivered bytes kept per direction to tell a plain retransmission from a changed one
 HISTORY_BYTES: Final = 256 << 10
+#: ... and for this much capture time after they were delivered: a retransmission comes
+#: within the sender's retransmission timeout (at most 120 s, RFC 6298 and Linux's
+#: TCP_RTO_MAX); older history is dropped at the next sweep, so long-lived connections
+#: do not hold their last bytes for ever
+HISTORY_MAX_AGE_NS: Final = 120 * 1_000_000_000
 #: a finished connection is forgotten after this much capture time without packets
 FORGET_AFTER_NS: Final = 600 * 1_000_000_000
 #: a connection with a FIN or RST but not both sides over ends after this much idle time
@@ -234,6 +240,12 @@ class TcpTracker:
             closing = a.rst_frames or b.rst_frames or a.fin_frames or b.fin_frames
             if closing and conn.last_time_ns < idle:
                 self._end(conn, conn.last_frame, out)
+        stale = now - HISTORY_MAX_AGE_NS
+        for conn in self._open.values():
+            for d in conn.dirs:
+                if d.history_bytes and d.history_time < stale:
+                    d.history = deque()
+                    d.history_bytes = 0
         old = now - FORGET_AFTER_NS
         for key in [k for k, (c, _) in self._flows.items() if c.ended and c.last_time_ns < old]:
             del self._flows[key]
@@ -289,6 +301,7 @@ class TcpTracker:
         out.append(_new(Data, (conn, idx, off, data, frame, t)))
         h = d.history
         h.append((off, data, frame))
+        d.history_time = t
         d.history_bytes += n
         while d.history_bytes > HISTORY_BYTES and len(h) > 1:
             d.history_bytes -= len(h.popleft()[1])

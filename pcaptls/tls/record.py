@@ -184,9 +184,42 @@ class RecordReader:
             data = data[take:]
             if self._skip_left == 0:
                 out.append(self._finish_pending())
+            if not data:
+                return out
+        if self.mode == "tls" and not self._buf and self._pending is None:
+            # Whole records in this chunk need not pass through the buffer (most do).
+            used = self._whole_records(data if type(data) is bytes else bytes(data), frame,
+                                       time_ns, out)
+            if used:
+                self._buf_offset += used
+                self._trim_marks()
+                data = data[used:]
         self._buf += data
         self._parse(out)
         return out
+
+    def _whole_records(self, data: bytes, frame: int, time_ns: int, out: list[RecordEvent]) -> int:
+        """Cut the complete, well-formed records at the start of ``data`` (the buffer being
+        empty, they all end in this chunk: ``frame`` is both their first and last frame);
+        return how many bytes they took. The rest goes the general way."""
+        n = len(data)
+        pos = 0
+        start = self._buf_offset
+        skip = self.skip_bodies
+        while pos + 5 <= n:
+            ctype = data[pos]
+            if ctype not in TLS_CONTENT_TYPES or data[pos + 1] != 3:
+                break
+            length = (data[pos + 3] << 8) | data[pos + 4]
+            end = pos + 5 + length
+            if end > n:
+                break
+            fragment = None if skip and length > KEEP_SMALL_BODY else data[pos + 5:end]
+            self.records_seen += 1
+            out.append(Record(ctype, (3 << 8) | data[pos + 2], length, fragment, start + pos, frame,
+                              time_ns, frame))
+            pos = end
+        return pos
 
     def skip(self, length: int, frame: int, time_ns: int) -> list[RecordEvent]:
         """``length`` bytes that exist but are not delivered (only valid up to :meth:`skippable`)."""

@@ -1,0 +1,162 @@
+"""The fast lane (pcaptls.fastpath) changes nothing: every table, note and statistic is the
+same as the straightforward path's (``PCAPTLS_FAST=0``), on every fixture capture and on
+a generated 10k-packet SIP-over-TLS capture like the benchmark's.
+
+The reference here is the straightforward path itself (each layer is checked against
+tshark by its own tests); what this file checks is that skipping work skips nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pcaptls import fastpath
+from pcaptls.analysis import Analysis, Settings
+from pcaptls.capture import open_capture
+from pcaptls.errors import CaptureError, InputError
+from pcaptls.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+SUFFIXES = (".pcap", ".pcapng", ".cap", ".gz", ".xz", ".zst", ".bz2")
+CAPTURES = sorted(
+    p for p in FIXTURES.rglob("*")
+    if p.is_file() and p.name.endswith(SUFFIXES) and "expected" not in p.parts
+)
+KEYLOG_CASES = ["kamailio-tls13-register-v4", "kamailio-tls12-register-v6", "sip-tls-rtp-avp"]
+
+
+def _run(path: Path, fast: bool, settings: Settings | None = None) -> tuple[Any, ...]:
+    p = Pipeline(str(path), settings or Settings(ca_bundle=str(FIXTURES / "trust")))
+    p.fast = fast
+    try:
+        a: Analysis = p.run()
+    except (CaptureError, InputError) as e:
+        return ("error", type(e).__name__, str(e))
+    tables = {name: [_stable(r) for r in t.rows] for name, t in a.tables.items()}
+    return (tables, a.stats, a.notes, a.certificates_der, a.chains)
+
+
+def _stable(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without what depends on the wall clock (``days_left_today``)."""
+    return {k: v for k, v in row.items() if k != "days_left_today"}
+
+
+def _same(path: Path, settings: Settings | None = None) -> None:
+    slow = _run(path, False, settings)
+    fast = _run(path, True, settings)
+    if slow[0] != "error":
+        for name in slow[0]:
+            assert fast[0][name] == slow[0][name], f"{path.name}: table {name} differs"
+    assert fast == slow
+
+
+def test_there_are_captures_to_compare() -> None:
+    assert len(CAPTURES) > 150
+    classic = 0
+    for path in CAPTURES:
+        try:
+            with open_capture(path) as r:
+                classic += r.raw_pcap() is not None
+        except CaptureError:
+            pass
+    assert classic > 100  # the fast lane only reads classic pcap: most fixtures are
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_tables_are_the_same(path: Path) -> None:
+    _same(path)
+
+
+@pytest.mark.parametrize("case", KEYLOG_CASES)
+def test_with_a_key_log_tables_are_the_same(case: str) -> None:
+    settings = Settings(keylogs=(str(FIXTURES / "keylogs" / f"{case}.keys"),),
+                        ca_bundle=str(FIXTURES / "trust"))
+    _same(FIXTURES / "captures" / f"{case}.pcap", settings)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fast") / "sip-tls-10k.pcap"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--packets", "10000",
+                    "--seed", "3", "-o", str(path)], check=True, capture_output=True)
+    return path
+
+
+def test_generated_capture_tables_are_the_same(generated: Path) -> None:
+    _same(generated)
+
+
+@pytest.mark.parametrize("options", [
+    ("--retransmit", "0.2", "--ipv6", "0.5", "--seed", "5"),
+    ("--midstream", "0.9", "--failed", "0.2", "--interval", "2", "--seed", "6"),
+], ids=["retransmits-ipv6", "midstream-failures"])
+def test_harder_generated_captures_tables_are_the_same(tmp_path: Path, options: tuple[str, ...]
+                                                       ) -> None:
+    path = tmp_path / "g.pcap"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--packets", "6000",
+                    "-o", str(path), *options], check=True, capture_output=True)
+    _same(path)
+
+
+def test_generated_capture_takes_the_fast_lane(generated: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most packets of a long SIP-over-TLS capture never reach the slow path."""
+    slow_frames = 0
+    original = Pipeline._slow_frame
+
+    def counting(self: Pipeline, frame: Any, reader: Any, refresh: bool = True) -> Any:
+        nonlocal slow_frames
+        slow_frames += 1
+        return original(self, frame, reader, refresh)
+
+    monkeypatch.setattr(Pipeline, "_slow_frame", counting)
+    p = Pipeline(str(generated), Settings())
+    assert p.fast
+    p.run()
+    assert slow_frames < 3000  # of 10,000: handshakes, flags, retransmissions
+
+
+def _records(data: bytes) -> list[int]:
+    """Offsets of the records of a little-endian microsecond classic pcap file."""
+    offsets, pos = [], 24
+    while pos + 16 <= len(data):
+        offsets.append(pos)
+        pos += 16 + int.from_bytes(data[pos + 8:pos + 12], "little")
+    return offsets
+
+
+@pytest.mark.parametrize("damage", ["cut", "corrupt-length", "corrupt-first"])
+def test_damaged_files_give_the_same_notes(tmp_path: Path, damage: str) -> None:
+    """A file cut mid-record, or a record header claiming too much: the same note and the
+    same frames either way (the fast lane walks the records itself)."""
+    data = (FIXTURES / "captures" / "kamailio-tls12-register-v4.pcap").read_bytes()
+    assert data[:4] == bytes.fromhex("d4c3b2a1")
+    offsets = _records(data)
+    if damage == "cut":
+        data = data[:offsets[20] + 30]
+    else:
+        at = offsets[0 if damage == "corrupt-first" else 20]
+        data = data[:at + 8] + (1 << 30).to_bytes(4, "little") + data[at + 12:]
+    path = tmp_path / "damaged.pcap"
+    path.write_bytes(data)
+    _same(path)
+    result = _run(path, True)
+    if damage == "corrupt-first":
+        assert result[0] == "error"
+    else:
+        assert result[1]["frames"] == 20
+        assert any(("cut" if damage == "cut" else "corrupt") in n for n in result[2])
+
+
+def test_the_environment_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PCAPTLS_FAST", "0")
+    assert not fastpath.enabled()
+    assert not Pipeline("x", Settings()).fast
+    monkeypatch.setenv("PCAPTLS_FAST", "1")
+    assert fastpath.enabled()
