@@ -148,6 +148,12 @@ def messages_and_alerts(c: _Conn) -> tuple[list[Message], list[AlertSeen], dict[
             alerts.append(AlertSeen(e.frame, e.time_ns, e.side, level, desc,
                                     last[0] if last else None, last[1] if last else None))
             msgs.append(Message(e.frame, e.time_ns, e.side, version_name(e.record_version), "Alert", detail))
+        elif t is tev.DamagedRecordEvent and e.content_type == 21:
+            # An alert record cut by the capture: who sent it is known, what it says is not.
+            alerts.append(AlertSeen(e.frame, e.time_ns, e.side, None, None,
+                                    last[0] if last else None, last[1] if last else None))
+            msgs.append(Message(e.frame, e.time_ns, e.side, "", "Alert",
+                                "unreadable (record cut by the capture)"))
         elif t is tev.NotTlsEvent:
             if facts["not_tls"] is None:
                 text = e.first_bytes[:40].decode("latin-1").split("\r")[0].split("\n")[0]

@@ -42,21 +42,6 @@ KNOWN_LIMITS: dict[str, set[tuple[str, str | None, str | None]]] = {
 #: where the NATIVE reader is behind tshark: pinned so the fix shows up here (remove
 #: the entry then). Reported to the owners of pcaptls/tls.
 NATIVE_GAPS: dict[str, set[tuple[str, str | None, str | None]]] = {
-    # TLS_RSA_WITH_NULL_SHA256: records after ChangeCipherSpec are plaintext + MAC;
-    # tshark reads the Finished messages and the close_notify alerts; we call them
-    # encrypted (and the Finished, EncryptedHandshake, which is not compared).
-    "openssl-weak-cipher-null.pcap": {
-        ("alerts", "client:encrypted|server:encrypted",
-         "client:warning:close_notify|server:warning:close_notify"),
-        ("message", None, "frame 10 client Finished"),
-        ("message", None, "frame 11 server Finished"),
-    },
-    # snap length 96: the alert record's header (type 21) is in the frame, its body
-    # cut; tshark reports an encrypted alert, we report none.
-    "kamailio-snaplen-96.pcap": {
-        ("alerts", "", "client:encrypted"),
-        ("message", None, "frame 24 client Alert"),
-    },
 }
 
 

@@ -96,6 +96,8 @@ def first_fatal(ev: ConnectionEvidence) -> AlertSeen | None:
     for a in ev.alerts:
         if a.level == "fatal":
             return a
+        if a.description is None and a.frame in ev.snapped_frames:
+            continue  # its body was cut by the snap length: nothing can be said of it
         if a.description is None and not ev.handshake_done and not seen_midstream:
             # An encrypted alert inside the handshake ends it; on a connection seen
             # mid-stream it is most likely the close_notify of a finished session.

@@ -573,11 +573,17 @@ class TlsConnection:
 
     def _lookup_keys(self) -> None:
         ch, sh = self.client_hello, self.server_hello
-        if self.key_provider is None or ch is None or sh is None:
+        if ch is None or sh is None:
             return
-        etm = sh.has_ext(ExtensionType.encrypt_then_mac) and ch.has_ext(ExtensionType.encrypt_then_mac)
-        self.keys = self.key_provider.session(ch.random, sh.random, sh.selected_version,
-                                              sh.cipher_suite, encrypt_then_mac=etm)
+        if self.key_provider is not None:
+            etm = sh.has_ext(ExtensionType.encrypt_then_mac) and ch.has_ext(ExtensionType.encrypt_then_mac)
+            self.keys = self.key_provider.session(ch.random, sh.random, sh.selected_version,
+                                                  sh.cipher_suite, encrypt_then_mac=etm)
+        if self.keys is None:
+            # A NULL bulk cipher protects nothing: its records are read without a key.
+            from pcaptls.tls.decrypt import null_cipher_keys
+
+            self.keys = null_cipher_keys(sh.selected_version, sh.cipher_suite)
 
     def _new_decryptor(self, role: Sender, epoch: str) -> None:
         d = self._dirs[role]

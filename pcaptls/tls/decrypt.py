@@ -27,7 +27,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20
 
 from pcaptls.tls.keys import Epoch, RecordDecryptor, Sender
 from pcaptls.tls.keyschedule import key_block, next_traffic_secret, traffic_key_iv
-from pcaptls.tls.security_parameters import BulkCipherAlgorithm, SecurityParameters
+from pcaptls.tls.security_parameters import (
+    BulkCipherAlgorithm,
+    SecurityParameters,
+    UnsupportedCipherSuite,
+    security_parameters,
+)
 
 APPLICATION_DATA = 23
 CHANGE_CIPHER_SPEC = 20
@@ -396,3 +401,44 @@ class Tls12SessionKeys:
     def __repr__(self) -> str:
         return (f"Tls12SessionKeys({self.params.name}, version=0x{self.version:04x}, "
                 f"encrypt_then_mac={self.encrypt_then_mac})")
+
+
+class NullCipherDecryptor:
+    """TLS ≤ 1.2 records under a NULL bulk cipher: plaintext followed by the MAC.
+
+    No key is needed to read them; without the MAC key the MAC is only stripped,
+    not checked.
+    """
+
+    def __init__(self, mac_length: int) -> None:
+        self._mac_length = mac_length
+
+    def decrypt(self, content_type: int, legacy_version: int, fragment: bytes) -> tuple[int, bytes] | None:
+        if len(fragment) < self._mac_length:
+            return None
+        return content_type, fragment[: len(fragment) - self._mac_length]
+
+
+class NullCipherSessionKeys:
+    """:class:`~pcaptls.tls.keys.SessionKeys` for a NULL-cipher session, without a key log."""
+
+    def __init__(self, mac_length: int) -> None:
+        self._mac_length = mac_length
+
+    def decryptor(self, sender: Sender, epoch: Epoch, generation: int = 0) -> NullCipherDecryptor | None:
+        return NullCipherDecryptor(self._mac_length) if epoch == "application" else None
+
+
+def null_cipher_keys(version: int, cipher_suite: int) -> NullCipherSessionKeys | None:
+    """Keys for reading a TLS ≤ 1.2 session whose suite encrypts nothing; else ``None``."""
+    from pcaptls.tls.registry import cipher_suite_name
+
+    if is_tls13(version) or version < 0x0300:
+        return None
+    try:
+        params = security_parameters(cipher_suite_name(cipher_suite))
+    except UnsupportedCipherSuite:
+        return None
+    if params.bulk_cipher_algorithm.value != "null" or params.mac_algorithm is None:
+        return None
+    return NullCipherSessionKeys(params.mac_length)
