@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+#: tables a run may leave empty when :attr:`Settings.tables` does not name them; the
+#: others are always built (findings need the fleet, the fleet needs connections and
+#: certificates)
+OPTIONAL_TABLES = frozenset({"messages", "sip"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,13 @@ class Settings:
     expiry_days: tuple[int, ...] = (30, 14, 7)
     jobs: int | None = None
     dask: str | None = None
+    #: the tables to build (None: all). Of :data:`OPTIONAL_TABLES`, one not named stays
+    #: empty: the CLI names what a command prints, so ``analyze`` makes no messages rows.
+    tables: frozenset[str] | None = None
+
+    def builds(self, table: str) -> bool:
+        """Whether the run fills ``table``."""
+        return self.tables is None or table in self.tables or table not in OPTIONAL_TABLES
 
 
 @dataclass(slots=True)

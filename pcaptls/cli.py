@@ -83,6 +83,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+#: what the summary and the reports read (no messages, no sip rows)
+SUMMARY_TABLES = frozenset({"connections", "certificates", "findings", "fleet"})
+
+
 def _settings(kw: dict[str, Any]) -> Any:
     from pcaptls.analysis import Settings
 
@@ -101,6 +105,8 @@ def _settings(kw: dict[str, Any]) -> Any:
         expiry_days=days or (30, 14, 7),
         jobs=kw["jobs"],
         dask=kw["dask"],
+        # what the command prints; --parquet and --csv-dir write every table
+        tables=None if kw.get("parquet") or kw.get("csv_dir") else kw.get("tables"),
     )
 
 
@@ -155,7 +161,7 @@ def _table_command(name: str, help_text: str) -> None:
     def command(**kw: Any) -> None:
         from pcaptls.report.render import render
 
-        result = _run(kw)
+        result = _run({**kw, "tables": frozenset({name})})
         out = _open_out(kw["output"])
         try:
             render(result.tables[name], _fmt(kw), out)
@@ -180,7 +186,7 @@ _table_command("fleet", "Certificates, versions and suites per name and server a
 def certs(export_dir: str | None, **kw: Any) -> None:
     from pcaptls.report.render import render
 
-    result = _run(kw)
+    result = _run({**kw, "tables": frozenset({"certificates"})})
     if export_dir:
         n = result.export_certificates(Path(export_dir))
         click.echo(f"wrote {n} file(s) to {export_dir}", err=True)
@@ -200,7 +206,7 @@ def certs(export_dir: str | None, **kw: Any) -> None:
 def analyze(csv_dir: str | None, **kw: Any) -> None:
     from pcaptls.report.summary import write_summary
 
-    result = _run(kw)
+    result = _run({**kw, "tables": SUMMARY_TABLES, "csv_dir": csv_dir})
     fmt = kw["fmt"] or ("table" if kw["output"] is None and sys.stdout.isatty() else "markdown")
     out = _open_out(kw["output"])
     try:
@@ -217,7 +223,7 @@ def analyze(csv_dir: str | None, **kw: Any) -> None:
 @common_options
 @_guarded
 def report(**kw: Any) -> None:
-    result = _run(kw)
+    result = _run({**kw, "tables": SUMMARY_TABLES})
     if kw["fmt"] == "html":
         from pcaptls.report.html import html_report
 

@@ -7,6 +7,7 @@ the capture time, and fills the evidence the diagnose rules read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
     from pcaptls.pipeline import Pipeline, _Conn
 
 LEVELS = {1: "warning", 2: "fatal"}
+#: list cells seen lately, one list per distinct content: thousands of rows offer the same
+#: suites and versions and name the same SANs, and the rows are never changed in place
+_LISTS: dict[tuple[Any, ...], list[Any]] = {}
+_LISTS_MAX = 4096
+
+
+def shared_list(items: Iterable[Any]) -> list[Any]:
+    """A list cell equal to ``list(items)``, the same object for the same content."""
+    key = tuple(items)
+    found = _LISTS.get(key)
+    if found is None:
+        if len(_LISTS) >= _LISTS_MAX:
+            _LISTS.clear()
+        found = _LISTS[key] = list(key)
+    return found
+
 ALERT_RECORD_LENGTHS = (19, 11)  # AEAD alert: 2 + 1 + tag (16, or 8 for CCM_8)
 
 
@@ -354,12 +371,12 @@ def _judge_chain(p: Pipeline, c: _Conn, side: str, base: dict[str, Any], out: di
         shas.append(f.sha256)
         rows.append({
             "conn_id": base["conn_id"], "sender": side, "frame": frame, "position": pos,
-            "subject": f.subject, "issuer": f.issuer, "sans": list(f.sans), "serial": f.serial,
+            "subject": f.subject, "issuer": f.issuer, "sans": shared_list(f.sans), "serial": f.serial,
             "not_before": _ns(f.not_before), "not_after": _ns(f.not_after),
             "days_left_at_capture": f.days_left_at_capture, "days_left_today": f.days_left_today,
             "key_type": f.key_type + (f" {f.key_curve}" if f.key_curve else "") if f.key_type else None,
             "key_bits": f.key_bits, "signature_algorithm": f.signature_algorithm,
-            "eku": list(f.eku), "self_signed": f.self_signed, "is_ca": f.is_ca, "sha256": f.sha256,
+            "eku": shared_list(f.eku), "self_signed": f.self_signed, "is_ca": f.is_ca, "sha256": f.sha256,
             "verdict": verdict.verdict_at(pos) if verdict.verdict != "not_determined" else "not_determined",
             "reason": verdict.reason if verdict.position == pos or (pos == 0 and verdict.position is None) else "",
         })
@@ -429,12 +446,46 @@ def _ns(d: datetime | None) -> int | None:
     return int(d.timestamp()) * 1_000_000_000 + d.microsecond * 1000
 
 
+#: JA3 and JA4 by what they are computed from (a ClientHello but its random, session id,
+#: compression methods and fresh key material), and JA3S likewise
+_PRINTS: dict[tuple[Any, ...], tuple[str, str]] = {}
+_SERVER_PRINTS: dict[tuple[Any, ...], str] = {}
+_PRINTS_MAX = 4096
+
+
+def _client_prints(ch: Any) -> tuple[str, str]:
+    """(JA3, JA4) of a ClientHello, each distinct hello computed once."""
+    from pcaptls.tls.extensions import FRESH_EACH_TIME
+    from pcaptls.tls.fingerprint import ja3, ja4
+
+    key = (ch.legacy_version, ch.cipher_suites,
+           tuple(e.type if e.type in FRESH_EACH_TIME else (e.type, e.data) for e in ch.extensions))
+    found = _PRINTS.get(key)
+    if found is None:
+        if len(_PRINTS) >= _PRINTS_MAX:
+            _PRINTS.clear()
+        found = _PRINTS[key] = (ja3(ch), ja4(ch))
+    return found
+
+
+def _server_print(sh: Any) -> str:
+    """JA3S of a ServerHello, each distinct answer computed once."""
+    from pcaptls.tls.fingerprint import ja3s
+
+    key = (sh.legacy_version, sh.cipher_suite, tuple(e.type for e in sh.extensions))
+    found = _SERVER_PRINTS.get(key)
+    if found is None:
+        if len(_SERVER_PRINTS) >= _PRINTS_MAX:
+            _SERVER_PRINTS.clear()
+        found = _SERVER_PRINTS[key] = ja3s(sh)
+    return found
+
+
 def tls_row(c: _Conn, ev: Any) -> dict[str, Any]:
     """The TLS columns of the connections table."""
-    from pcaptls.tls.fingerprint import ja3, ja3s, ja4
-
     tls = c.tls
     ch, sh = tls.client_hello, tls.server_hello
+    prints = _client_prints(ch) if ch else None
     chain, _frame, _t = _chain_of(c.events, "server")
     leaf = None
     if chain:
@@ -448,18 +499,19 @@ def tls_row(c: _Conn, ev: Any) -> dict[str, Any]:
         if t0 is not None and t1 is not None:
             hs_ms = (t1 - t0) / 1e6
     return {
-        "sni": ev.sni, "alpn_offered": list(ev.alpn_offered), "alpn": ev.alpn,
-        "client_versions": list(ev.client_versions), "version": ev.version, "cipher": ev.cipher,
-        "group": ev.group, "ciphers_offered": list(ev.ciphers_offered), "resumed": ev.resumed,
+        "sni": ev.sni, "alpn_offered": shared_list(ev.alpn_offered), "alpn": ev.alpn,
+        "client_versions": shared_list(ev.client_versions), "version": ev.version,
+        "cipher": ev.cipher, "group": ev.group, "ciphers_offered": shared_list(ev.ciphers_offered),
+        "resumed": ev.resumed,
         "hello_retry": ev.hello_retry, "client_cert_requested": ev.client_cert_requested,
         "client_cert_sent": ev.client_cert_sent,
         "cert_count": len(chain) if chain else None,
         "leaf_subject": leaf.subject if leaf else None,
-        "leaf_sans": list(leaf.sans) if leaf else [],
+        "leaf_sans": shared_list(leaf.sans if leaf else ()),
         "leaf_issuer": leaf.issuer if leaf else None,
         "leaf_not_after": _ns(leaf.not_after) if leaf else None,
         "leaf_sha256": leaf.sha256 if leaf else None,
-        "ja3": ja3(ch) if ch else None, "ja4": ja4(ch) if ch else None,
-        "ja3s": ja3s(sh) if sh and not sh.is_hello_retry_request else None,
+        "ja3": prints[0] if prints else None, "ja4": prints[1] if prints else None,
+        "ja3s": _server_print(sh) if sh and not sh.is_hello_retry_request else None,
         "handshake_ms": hs_ms,
     }

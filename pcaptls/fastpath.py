@@ -122,8 +122,8 @@ def lane_for(c: _Conn, idx: int) -> Lane | None:
     lane.reader = r
     lane.stats = tls.app_data[role]
     marks = r._marks
-    while len(marks) > 1:  # only the last chunk's mark can still be asked for
-        marks.popleft()
+    if len(marks) > 1:  # only the last chunk's mark can still be asked for
+        del marks[:-1]
     lane.marks = marks
     return lane
 

@@ -100,6 +100,8 @@ class Pipeline:
         self._tick = 0
         self._truncated_at: int | None = None
         self._snapped_total = 0
+        self._messages_rows = settings.builds("messages")
+        self._sip_rows = settings.builds("sip")
         self._load_keylogs()
 
     # --- inputs -------------------------------------------------------------------------
@@ -363,9 +365,10 @@ class Pipeline:
         msg = parse_datagram(dg.payload, dg.frame, dg.time_ns)
         if msg is None:
             return
-        row = sip_row(msg)
-        row.update(conn_id=None, direction=f"{dg.src}:{dg.sport} → {dg.dst}:{dg.dport}")
-        self.tables["sip"].rows.append(row)
+        if self._sip_rows:
+            row = sip_row(msg)
+            row.update(conn_id=None, direction=f"{dg.src}:{dg.sport} → {dg.dst}:{dg.dport}")
+            self.tables["sip"].rows.append(row)
         self._sip_findings(None, msg, over_tls=False, frame=dg.frame)
 
     def _sip_findings(self, conn_id: int | None, msg: Any, *, over_tls: bool, frame: int) -> None:
@@ -384,8 +387,8 @@ class Pipeline:
         conn = c.tcp
         if c.kind == "sip":
             for side, msg in c.sip_messages:
-                row = self._sip_row(conn, side, msg)
-                self.tables["sip"].rows.append(row)
+                if self._sip_rows:
+                    self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
                 self._sip_findings(conn.id, msg, over_tls=False, frame=msg.frame)
             return
         aimed = {conn.endpoints[0][1], conn.endpoints[1][1]} & self.tls_ports
@@ -404,8 +407,9 @@ class Pipeline:
             check_hostname=self.settings.check_hostname, expect_host=self.settings.expect_host,
             judged_at=f"--at {self.settings.at}" if self.settings.at else "the capture",
         ))
-        for side, msg in c.sip_messages:
-            self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
+        if self._sip_rows:
+            for side, msg in c.sip_messages:
+                self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
         sip_start = len(self.findings)
         for _side, msg in c.sip_messages:
             self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame)
@@ -414,11 +418,12 @@ class Pipeline:
         findings = [*extra, *findings, *sip]
         self.findings.extend(findings)
         self.tables["connections"].rows.append(self._connection_row(c, ev, findings))
-        self.tables["messages"].rows.extend(
-            {"conn_id": conn.id, "frame": m.frame, "time": m.time_ns or None, "sender": m.sender,
-             "record_version": m.record_version, "type": m.type, "detail": m.detail}
-            for m in ev.messages
-        )
+        if self._messages_rows:
+            self.tables["messages"].rows.extend(
+                {"conn_id": conn.id, "frame": m.frame, "time": m.time_ns or None, "sender": m.sender,
+                 "record_version": m.record_version, "type": m.type, "detail": m.detail}
+                for m in ev.messages
+            )
 
     def _sip_row(self, conn: Connection, side: str, msg: Any) -> dict[str, Any]:
         from pcaptls.sip import sip_row
@@ -455,7 +460,7 @@ class Pipeline:
         return ConnectionEvidence(**base), extra
 
     def _connection_row(self, c: _Conn, ev: ConnectionEvidence, findings: list[Finding]) -> dict[str, Any]:
-        from pcaptls.extract import tls_row
+        from pcaptls.extract import shared_list, tls_row
 
         worst = None
         for sev in ("error", "warning", "info"):
@@ -466,8 +471,8 @@ class Pipeline:
             "conn_id": ev.conn_id, "first_frame": ev.first_frame, "last_frame": ev.last_frame,
             "start": ev.start_ns, "end": ev.end_ns, "client": ev.client, "client_port": ev.client_port,
             "server": ev.server, "server_port": ev.server_port, "outcome": outcome(ev),
-            "findings": sorted({f.code for f in findings}), "worst": worst,
-            "alerts": [a.label for a in ev.alerts],
+            "findings": shared_list(sorted({f.code for f in findings})), "worst": worst,
+            "alerts": shared_list(a.label for a in ev.alerts),
         }
         if c.kind == "tls":
             row.update(tls_row(c, ev))

@@ -1,6 +1,10 @@
-"""The fast lane (pcaptls.fastpath) changes nothing: every table, note and statistic is the
-same as the straightforward path's (``PCAPTLS_FAST=0``), on every fixture capture and on
-a generated 10k-packet SIP-over-TLS capture like the benchmark's.
+"""The shortcuts change nothing: every table, note and statistic is the same as the
+straightforward path's, on every fixture capture and on generated SIP-over-TLS captures
+like the benchmark's. The straightforward path is ``PCAPTLS_FAST=0`` *and* no cache (each
+chain verified, each signature checked, each extension and cipher-suite list parsed, each
+JA3/JA4 computed anew, no list cell shared between rows);
+the compared path has the fast lane (pcaptls.fastpath) and those caches, filled by every
+capture the test process read before. ``Settings.tables`` subsets give the same tables as a full run.
 
 The reference here is the straightforward path itself (each layer is checked against
 tshark by its own tests); what this file checks is that skipping work skips nothing.
@@ -15,11 +19,13 @@ from typing import Any
 
 import pytest
 
-from pcaptls import fastpath
+from pcaptls import extract, fastpath
 from pcaptls.analysis import Analysis, Settings
 from pcaptls.capture import open_capture
 from pcaptls.errors import CaptureError, InputError
 from pcaptls.pipeline import Pipeline
+from pcaptls.tls import extensions, messages
+from pcaptls.x509 import signature, verify
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -31,13 +37,30 @@ CAPTURES = sorted(
 KEYLOG_CASES = ["kamailio-tls13-register-v4", "kamailio-tls12-register-v6", "sip-tls-rtp-avp"]
 
 
+class _NoMemory(dict[Any, Any]):
+    """A cache that remembers nothing."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
 def _run(path: Path, fast: bool, settings: Settings | None = None) -> tuple[Any, ...]:
+    """Fast: the fast lane and the x509 caches; not fast: neither."""
     p = Pipeline(str(path), settings or Settings(ca_bundle=str(FIXTURES / "trust")))
     p.fast = fast
+    caches = (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
+              messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS, extract._LISTS)
+    if not fast:
+        (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
+         messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS,
+         extract._LISTS) = (_NoMemory() for _ in caches)
     try:
         a: Analysis = p.run()
     except (CaptureError, InputError) as e:
         return ("error", type(e).__name__, str(e))
+    finally:
+        (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
+         messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS, extract._LISTS) = caches
     tables = {name: [_stable(r) for r in t.rows] for name, t in a.tables.items()}
     return (tables, a.stats, a.notes, a.certificates_der, a.chains)
 
@@ -90,6 +113,56 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generated_capture_tables_are_the_same(generated: Path) -> None:
     _same(generated)
+
+
+def test_the_verdict_cache_is_used(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a long capture the same chains come back: nearly every verdict is remembered."""
+    calls = 0
+    original = verify._verify
+
+    def counting(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args)
+
+    verify._VERDICTS.clear()
+    monkeypatch.setattr(verify, "_verify", counting)
+    a = Pipeline(str(generated), Settings()).run()
+    chains = len(a.chains)
+    assert chains > 30
+    assert calls < chains / 5
+
+
+SUBSETS = [frozenset(), frozenset({"messages"}), frozenset({"sip"}), frozenset({"findings"}),
+           frozenset({"connections", "certificates", "findings", "fleet"})]
+
+
+@pytest.mark.parametrize("tables", SUBSETS, ids=lambda t: ",".join(sorted(t)) or "none")
+def test_a_subset_of_tables_is_the_same_as_in_a_full_run(generated: Path,
+                                                         tables: frozenset[str]) -> None:
+    """What ``Settings.tables`` names (and what every run needs) equals the full run's
+    tables; the optional tables it does not name stay empty."""
+    full = _run(generated, True)
+    part = _run(generated, True, Settings(ca_bundle=str(FIXTURES / "trust"), tables=tables))
+    for name, rows in part[0].items():
+        if Settings(tables=tables).builds(name):
+            assert rows == full[0][name], name
+        else:
+            assert rows == [], name
+    assert part[1:] == full[1:]
+
+
+@pytest.mark.parametrize("name", ["sip-tls-rtp-avp", "kamailio-tls12-register-v4"])
+def test_a_subset_of_tables_with_sip_rows(name: str) -> None:
+    """With a key log the sip table has rows; leaving it out changes no other table."""
+    keylogs = (str(FIXTURES / "keylogs" / f"{name}.keys"),)
+    path = FIXTURES / "captures" / f"{name}.pcap"
+    full = _run(path, True, Settings(keylogs=keylogs))
+    part = _run(path, True, Settings(keylogs=keylogs, tables=frozenset({"findings"})))
+    assert full[0]["sip"] or name != "sip-tls-rtp-avp"
+    assert part[0]["sip"] == [] and part[0]["messages"] == []
+    for table in ("connections", "certificates", "findings", "fleet"):
+        assert part[0][table] == full[0][table], table
 
 
 @pytest.mark.parametrize("options", [

@@ -33,7 +33,7 @@ def render(table: Table, fmt: str, out: IO[str], *, title: str | None = None) ->
     if fmt == "csv":
         out.write(table.to_csv())
     elif fmt == "json":
-        out.write(table.to_json())
+        table.write_json(out)
     elif fmt == "html":
         out.write(html_table(table, title=title))
     elif fmt == "markdown":

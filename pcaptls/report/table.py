@@ -4,6 +4,8 @@ Tables stay lists of dicts until someone asks for a DataFrame, so the command li
 does not pay for importing pandas. Column kinds fix how each cell is written:
 times are int nanoseconds inside, ISO 8601 UTC with microseconds in CSV/JSON and
 ``datetime64[ns, UTC]`` in DataFrames; list cells are joined with ``|`` in CSV.
+Rows are never changed in place once made: equal list cells may be one shared list
+(thousands of connections offer the same suites), so copy a row before editing it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,10 +94,13 @@ class Table:
         return [c for c, _ in self.columns]
 
     def json_rows(self) -> list[dict[str, Any]]:
-        out = []
+        return list(self._json_rows())
+
+    def _json_rows(self) -> Iterator[dict[str, Any]]:
+        columns = self.columns
         for r in self.rows:
             row: dict[str, Any] = {}
-            for c, k in self.columns:
+            for c, k in columns:
                 v = r.get(c)
                 if k == "time":
                     v = iso(v)
@@ -104,8 +109,7 @@ class Table:
                 elif k == "float" and v is not None:
                     v = round(float(v), 3)
                 row[c] = v
-            out.append(row)
-        return out
+            yield row
 
     def text_rows(self) -> list[list[str]]:
         """Every cell as text: what CSV, Markdown and the terminal show."""
@@ -133,7 +137,25 @@ class Table:
         return buf.getvalue()
 
     def to_json(self) -> str:
-        return json.dumps(self.json_rows(), indent=2, ensure_ascii=False) + "\n"
+        """``json.dumps(rows, indent=2)``, made a row at a time: a large table's converted
+        rows and the encoder's pieces are never all in memory at once."""
+        if not self.rows:
+            return "[]\n"
+        parts = [json.dumps(r, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                 for r in self._json_rows()]
+        return "[\n  " + ",\n  ".join(parts) + "\n]\n"
+
+    def write_json(self, out: IO[str]) -> None:
+        """:meth:`to_json`, written a row at a time (never the whole text in memory)."""
+        if not self.rows:
+            out.write("[]\n")
+            return
+        sep = "[\n  "
+        for r in self._json_rows():
+            out.write(sep)
+            out.write(json.dumps(r, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            sep = ",\n  "
+        out.write("\n]\n")
 
     def to_markdown(self, columns: Sequence[str] | None = None) -> str:
         names = self.names()

@@ -19,6 +19,10 @@ Outcome = Literal["refused", "no_answer", "reset", "closed", "midstream", "open"
 
 #: the history of a direction that is over: shared, and keeps nothing (``maxlen=0``)
 _RELEASED: deque[tuple[int, bytes, int]] = deque(maxlen=0)
+#: the history of a direction with nothing to remember yet: shared too; the tracker puts
+#: a deque of its own in place before the first append (an empty deque is ~600 bytes, and
+#: most open connections of a long capture have nothing recent to remember)
+EMPTY_HISTORY: deque[tuple[int, bytes, int]] = deque(maxlen=0)
 
 
 class Direction:
@@ -42,7 +46,7 @@ class Direction:
         self.pending: dict[int, tuple[bytes, int, int, int]] = {}
         self.pending_bytes = 0
         #: recent delivered bytes, (offset, data, frame), to compare retransmissions with
-        self.history: deque[tuple[int, bytes, int]] = deque()
+        self.history: deque[tuple[int, bytes, int]] = EMPTY_HISTORY
         self.history_bytes = 0
         #: capture time of the last bytes put in ``history`` (old history is dropped)
         self.history_time = 0

@@ -15,7 +15,7 @@ from typing import Final
 
 from pcaptls.capture.decode import ACK, FIN, RST, SYN, TcpSegment
 
-from .connection import Connection, Direction
+from .connection import EMPTY_HISTORY, Connection, Direction
 from .events import (
     ConnectionEnd,
     ConnectionStart,
@@ -244,7 +244,7 @@ class TcpTracker:
         for conn in self._open.values():
             for d in conn.dirs:
                 if d.history_bytes and d.history_time < stale:
-                    d.history = deque()
+                    d.history = EMPTY_HISTORY
                     d.history_bytes = 0
         old = now - FORGET_AFTER_NS
         for key in [k for k, (c, _) in self._flows.items() if c.ended and c.last_time_ns < old]:
@@ -300,6 +300,8 @@ class TcpTracker:
             n -= cut
         out.append(_new(Data, (conn, idx, off, data, frame, t)))
         h = d.history
+        if h is EMPTY_HISTORY:
+            h = d.history = deque()
         h.append((off, data, frame))
         d.history_time = t
         d.history_bytes += n

@@ -196,6 +196,16 @@ class _Direction:
 class TlsConnection:
     """Both directions of one TLS connection; see the module docstring."""
 
+    # Slots: a capture keeps one of these per open connection (thousands at once).
+    __slots__ = (
+        "_dirs", "_swap", "alerts", "app_data", "ccs_seen", "certificate_request",
+        "client_certificates", "client_hello", "client_hellos", "events", "first_frame",
+        "hello_retry_request", "hello_sender", "keep_events", "key_provider", "keys",
+        "last_handshake_frame", "messages", "not_tls", "server_certificates", "server_hello",
+        "server_key_exchange", "ssl2_cipher_kind", "ssl2_client_hello", "ssl2_server_hello",
+        "state",
+    )
+
     def __init__(self, key_provider: KeyProvider | None = None, *, keep_events: bool = True) -> None:
         """``keep_events=False``: events are only returned by ``feed``/``gap``/``eof`` (a
         long decrypted call then does not pile up its plaintext in ``events``)."""

@@ -9,7 +9,7 @@ drop a ClientHello for one odd extension).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from pcaptls.tls.buffer import Reader, TlsDecodeError
 from pcaptls.tls.registry import ExtensionType, extension_name
@@ -426,19 +426,45 @@ def parse_extension_value(ext_type: int, data: bytes, ctx: ExtContext) -> Extens
     return value
 
 
+#: extensions whose bytes differ on every handshake (keys, tickets, binders): not remembered
+FRESH_EACH_TIME: Final = frozenset({
+    _E.key_share, _E.pre_shared_key, _E.session_ticket, _E.cookie, _E.encrypted_client_hello,
+})
+#: extensions parsed lately, by (type, bytes, context): the clients of a capture send the
+#: same groups, algorithms, names and versions on every connection, so each is parsed once
+#: and held once (an Extension and its value are immutable)
+_SEEN: dict[tuple[int, bytes, str], Extension] = {}
+_SEEN_MAX: Final = 4096
+
+
+def _extension(ext_type: int, data: bytes, ctx: ExtContext) -> Extension:
+    try:
+        return Extension(ext_type, data, parse_extension_value(ext_type, data, ctx))
+    except TlsDecodeError as exc:
+        return Extension(ext_type, data, None, exc.reason)
+
+
 def parse_extensions(r: Reader, ctx: ExtContext) -> tuple[Extension, ...]:
     """extensions<0..2^16-1>; an absent block (old SSL 3.0 hellos) gives ()."""
     if r.eof():
         return ()
     block = r.block(2, "extensions")
     out = []
+    seen = _SEEN
     while not block.eof():
         ext_type = block.uint16("extension_type")
         data = block.vector(2, "extension_data")
-        try:
-            out.append(Extension(ext_type, data, parse_extension_value(ext_type, data, ctx)))
-        except TlsDecodeError as exc:
-            out.append(Extension(ext_type, data, None, exc.reason))
+        if ext_type in FRESH_EACH_TIME:
+            out.append(_extension(ext_type, data, ctx))
+            continue
+        key = (ext_type, data, ctx)
+        ext = seen.get(key)
+        if ext is None:
+            ext = _extension(ext_type, data, ctx)
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[key] = ext
+        out.append(ext)
     return tuple(out)
 
 

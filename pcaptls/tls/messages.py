@@ -323,11 +323,36 @@ HandshakeMessage = (
 )
 
 
+#: cipher_suites lists seen lately, by their bytes: every hello of a client offers the same
+#: list, and a tuple of 30 suites (most above 255, so 30 int objects) is ~1 KB
+_SUITES_SEEN: dict[bytes, tuple[int, ...]] = {}
+_SUITES_SEEN_MAX: Final = 1024
+
+
+def _cipher_suites(r: Reader) -> tuple[int, ...]:
+    """``r.uint16_list(2, "cipher_suites")``, one tuple per distinct list."""
+    start = r.pos
+    n = r.uint16("cipher_suites length")
+    r.pos = start
+    if n % 2 or r.remaining < 2 + n:
+        return r.uint16_list(2, "cipher_suites")  # its error, as it says it
+    raw = bytes(r.data[start + 2:start + 2 + n])
+    suites = _SUITES_SEEN.get(raw)
+    if suites is None:
+        suites = r.uint16_list(2, "cipher_suites")
+        if len(_SUITES_SEEN) >= _SUITES_SEEN_MAX:
+            _SUITES_SEEN.clear()
+        _SUITES_SEEN[raw] = suites
+    else:
+        r.pos = start + 2 + n
+    return suites
+
+
 def _client_hello(r: Reader, ctx: HandshakeContext) -> ClientHello:
     version = r.uint16("legacy_version")
     random = r.raw(32, "random")
     session_id = r.vector(1, "legacy_session_id")
-    suites = r.uint16_list(2, "cipher_suites")
+    suites = _cipher_suites(r)
     compression = r.uint8_list(1, "legacy_compression_methods")
     extensions = parse_extensions(r, "client_hello")
     return ClientHello(version, random, session_id, suites, compression, extensions)
@@ -361,18 +386,36 @@ def _new_session_ticket(r: Reader, ctx: HandshakeContext) -> NewSessionTicket:
     return NewSessionTicket(lifetime, ticket, age_add, nonce, extensions)
 
 
+#: certificates seen lately, each DER once: a capture repeats the same few chains on
+#: every connection, and an open connection keeps its parsed Certificate messages
+_DER_SEEN: dict[bytes, bytes] = {}
+_DER_SEEN_MAX = 1024
+
+
+def _same_der(der: bytes) -> bytes:
+    """``der``, or the equal bytes object seen before (one copy in memory, not one per
+    connection)."""
+    seen = _DER_SEEN.get(der)
+    if seen is not None:
+        return seen
+    if len(_DER_SEEN) >= _DER_SEEN_MAX:
+        _DER_SEEN.clear()
+    _DER_SEEN[der] = der
+    return der
+
+
 def _certificate(r: Reader, ctx: HandshakeContext) -> Certificate:
     if not is_tls13(ctx.version):
         sub = r.block(3, "certificate_list")
         certs = []
         while not sub.eof():
-            certs.append(sub.vector(3, "ASN.1Cert"))
+            certs.append(_same_der(sub.vector(3, "ASN.1Cert")))
         return Certificate(tuple(certs))
     context = r.vector(1, "certificate_request_context")
     sub = r.block(3, "certificate_list")
     certs, exts = [], []
     while not sub.eof():
-        certs.append(sub.vector(3, "cert_data"))
+        certs.append(_same_der(sub.vector(3, "cert_data")))
         exts.append(parse_extensions(sub, "certificate"))
     return Certificate(tuple(certs), context, tuple(exts))
 

@@ -9,7 +9,6 @@ A record's frame is the frame that delivered its last byte, as tshark reports it
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -120,12 +119,17 @@ def _looks_like_text(data: bytes | bytearray) -> bool:
 class RecordReader:
     """Cuts one direction's byte stream into records; ``feed`` returns what it found."""
 
+    # Slots: two of these per open connection.
+    __slots__ = ("_buf", "_buf_offset", "_marks", "_pending", "_resync_reason", "_resync_start",
+                 "_skip_left", "mode", "records_seen", "skip_bodies")
+
     def __init__(self) -> None:
         self.mode: Mode = "detect"
         self.skip_bodies = False
         self._buf = bytearray()
         self._buf_offset = 0  # stream offset of _buf[0]
-        self._marks: deque[tuple[int, int, int]] = deque()  # (end offset, frame, time)
+        # (end offset, frame, time): one or two entries mostly, so a list (a deque is ~600 B)
+        self._marks: list[tuple[int, int, int]] = []
         self._resync_reason: Literal["midstream", "gap", "bad_header", "after_plaintext"] = (
             "midstream"
         )
@@ -163,8 +167,12 @@ class RecordReader:
         return (self._marks[-1][1], self._marks[-1][2]) if self._marks else (0, 0)
 
     def _trim_marks(self) -> None:
-        while len(self._marks) > 1 and self._marks[0][0] <= self._buf_offset:
-            self._marks.popleft()
+        marks = self._marks
+        n = 0
+        while len(marks) - n > 1 and marks[n][0] <= self._buf_offset:
+            n += 1
+        if n:
+            del marks[:n]
 
     def _consume(self, n: int) -> None:
         del self._buf[:n]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from cryptography import x509
@@ -245,21 +245,83 @@ def _cn_only(leaf: CertificateFacts) -> bool:
     return leaf.extension_error is None and not (leaf.san_dns or leaf.san_ip or leaf.san_uri)
 
 
+#: how many chain verdicts :func:`verify_chain` remembers
+VERDICT_CACHE_SIZE = 4096
+_VerdictKey = tuple[tuple[bytes, ...], str, "str | None", bool, TrustStore]
+_VERDICTS: dict[_VerdictKey, tuple[datetime, datetime, ChainVerdict]] = {}
+
+
 def verify_chain(chain: Sequence[bytes], *, role: Role, identity: str | None, at: datetime,
-                 trust: TrustStore, check_hostname: bool = True) -> ChainVerdict:
-    """Judge a chain as sent (DER, leaf first) for ``role`` at time ``at`` (aware UTC)."""
+                 trust: TrustStore, check_hostname: bool = True,
+                 cache: bool = True) -> ChainVerdict:
+    """Judge a chain as sent (DER, leaf first) for ``role`` at time ``at`` (aware UTC).
+
+    ``cache``: the same chain judged again for the same role, identity and trust store
+    gets the earlier verdict (with this ``at``) while no certificate it may rest on (sent,
+    or trusted and named as an issuer) starts or ends its validity between the two
+    times: then every check comes out the same. Verdicts that name the time (expired
+    certificates: "N days before") are not remembered."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     if not chain:
         return ChainVerdict("not_determined", "no certificate was sent or visible", at=at,
                             identity=identity)
+    if not cache:
+        return _verify(chain, role, identity, at, trust, check_hostname)[0]
+    key: _VerdictKey = (tuple(bytes(d) for d in chain), role, identity, check_hostname, trust)
+    hit = _VERDICTS.get(key)
+    if hit is not None and hit[0] < at < hit[1]:
+        return replace(hit[2], at=at)
+    verdict, window = _verify(chain, role, identity, at, trust, check_hostname)
+    if window is not None and not any(p.code == "expired" for p in verdict.problems):
+        _VERDICTS[key] = (window[0], window[1], verdict)
+        if len(_VERDICTS) > VERDICT_CACHE_SIZE:
+            _VERDICTS.pop(next(iter(_VERDICTS)), None)  # the oldest
+    return verdict
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+_ALWAYS = datetime.max.replace(tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _time_window(certs: list[x509.Certificate | None], trust: TrustStore,
+                 at: datetime) -> tuple[datetime, datetime] | None:
+    """The open interval around ``at`` in which no certificate the verdict may rest on (sent
+    and parsed, or trusted and named as the issuer of one of those) starts or stops being
+    valid; None when ``at`` is such a moment itself."""
+    used = [c for c in certs if c is not None]
+    used += [a for c in used for a in trust.by_subject(c.issuer)]
+    lo, hi = _NEVER, _ALWAYS
+    try:
+        for c in used:
+            # The library compares whole seconds (a certificate is still valid during the
+            # second of its notAfter), this module exact times: both moments count.
+            start, end = c.not_valid_before_utc, c.not_valid_after_utc
+            for b in (start, start + _SECOND, end, end + _SECOND):
+                if b == at:
+                    return None
+                if b < at:
+                    lo = max(lo, b)
+                else:
+                    hi = min(hi, b)
+    except Exception:  # a date the library cannot give: do not remember this verdict
+        return None
+    return lo, hi
+
+
+def _verify(chain: Sequence[bytes], role: Role, identity: str | None, at: datetime,
+            trust: TrustStore, check_hostname: bool,
+            ) -> tuple[ChainVerdict, tuple[datetime, datetime] | None]:
+    """:func:`verify_chain` uncached; with the window in which the verdict holds as is."""
     at_ns = int(at.timestamp()) * 10**9
     facts = [certificate_facts(der, at_ns=at_ns) for der in chain]
     certs = [load_certificate(der) if f.parse_error is None else None
              for der, f in zip(chain, facts, strict=True)]
     if certs[0] is None:
         return ChainVerdict("not_determined", f"the leaf does not parse: {facts[0].parse_error}",
-                            position=0, flags=("not_determined",), at=at, identity=identity)
+                            position=0, flags=("not_determined",), at=at,
+                            identity=identity), None
     walk = _walk(certs, facts, trust)
     notes = [f"certificate {i} does not parse" for i, f in enumerate(facts)
              if f.parse_error is not None]
@@ -316,4 +378,4 @@ def verify_chain(chain: Sequence[bytes], *, role: Role, identity: str | None, at
         at=at,
         library_checked=checked,
         library_error=error,
-    )
+    ), _time_window(certs, trust, at)

@@ -1,6 +1,6 @@
 """Where `pcaptls analyze` spends its time on one capture, by phase, in this process.
 
-    python bench/profile.py CAPTURE [--slow] [--cprofile N]
+    python bench/phases.py CAPTURE [--slow] [--cprofile N]
 
 Phases are timed with wrappers around the pipeline's methods (a few hundred thousand
 calls at most, so the wrappers cost little): the fast lane's loop, the slow path per
