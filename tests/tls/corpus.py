@@ -11,7 +11,7 @@ import csv
 import functools
 from pathlib import Path
 
-from tls.streams import Stream, tcp_streams
+from tls.tls_streams import Stream, tcp_streams
 
 from pcaptls.tls.connection import TlsConnection
 from pcaptls.tls.events import AlertEvent, EncryptedHandshakeEvent, HandshakeEvent, Ssl2Event

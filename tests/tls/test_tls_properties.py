@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tls.builders import record
 from tls.corpus import EXTERNAL
-from tls.streams import tcp_streams
+from tls.tls_streams import tcp_streams
 
 from pcaptls.tls.buffer import Reader, TlsDecodeError
 from pcaptls.tls.connection import TlsConnection
