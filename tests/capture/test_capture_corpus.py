@@ -53,7 +53,6 @@ CAPTURES = [
     "../captures/formats/sll2-outcomes.pcap",  # SLL2 from tcpdump -i any, IPv4 and IPv6
 ]
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 def _path(name: str) -> str:

@@ -38,7 +38,6 @@ FIELDS = (
     "tcp.window_size_value", "udp.srcport", "udp.dstport", "udp.length",
 )
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 @pytest.mark.parametrize("name", CAPTURES)

@@ -27,7 +27,6 @@ SAME_PACKETS = [
     "le.pcapng.zst", "noext-zstd.bin",
 ]
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 def _frames(path: Path) -> list[tuple[int, int, int, bytes, int]]:

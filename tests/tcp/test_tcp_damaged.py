@@ -22,7 +22,6 @@ FIXTURES = tshark.ROOT / "fixtures"
 DAMAGED = FIXTURES / "captures" / "damaged"
 MANIFEST: dict[str, dict[str, object]] = json.loads((DAMAGED / "MANIFEST.json").read_text())
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 def _source_chunks(name: str) -> dict[tuple[str, int], list[bytes | int]]:

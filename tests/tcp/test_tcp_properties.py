@@ -8,7 +8,6 @@ the FIN's sequence number).
 
 from __future__ import annotations
 
-import pytest
 import tshark
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,7 +20,6 @@ FIXTURES = tshark.ROOT / "fixtures"
 WRAPPED = FIXTURES / "captures" / "damaged" / "verylong-seqwrap.pcap"
 ORIGINAL = str(FIXTURES / "external" / "ndpi" / "tls_verylong_certificate.pcap")
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 def _segments() -> list[TcpSegment]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import pytest
 import streams
 import tshark
 
@@ -23,7 +22,6 @@ FIXTURES = tshark.ROOT / "fixtures"
 OUTCOMES = str(FIXTURES / "captures" / "formats" / "sll2-outcomes.pcap")
 VERYLONG = str(FIXTURES / "external" / "ndpi" / "tls_verylong_certificate.pcap")
 
-pytestmark = pytest.mark.skipif(not tshark.have_tshark(), reason="tshark is not installed")
 
 
 def _segments(path: str) -> list[TcpSegment]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,7 +39,6 @@ CASES = [
     (EXTERNAL / "illustrated-tls13" / "capture.pcap", EXTERNAL / "illustrated-tls13" / "keylog.txt"),
 ] + [(OWN / f"{name}.pcap", OWN / f"{name}.keylog") for name in OWN_CASES]
 
-pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is the reference")
 
 
 def _keylog(path: Path) -> KeyLog:
