@@ -230,21 +230,10 @@ class CaptureReader:
                 return
             yield from frames
             frames.clear()
-            try:
-                chunk = self._read(CHUNK)
-            except _DECOMPRESS_ERRORS as e:
-                self._damaged(f"{self.compression} data cut or corrupt after frame "
-                              f"{parser.number} ({e})")
+            refilled = self._refill(buf, pos, parser.number)
+            if refilled is None:
                 return
-            if not chunk:
-                if pos < len(buf):
-                    self._damaged(
-                        f"file cut in the middle of a record after frame {parser.number} "
-                        f"({len(buf) - pos} bytes left over)"
-                    )
-                return
-            buf = buf[pos:] + chunk if pos < len(buf) else chunk
-            pos = 0
+            buf, pos = refilled, 0
 
     # -- the raw path: classic pcap records walked by the caller -----------------------
 
@@ -276,21 +265,27 @@ class CaptureReader:
         self._buf = b""
         while True:
             pos = yield buf, pos
-            try:
-                chunk = self._read(CHUNK)
-            except _DECOMPRESS_ERRORS as e:
-                self._damaged(f"{self.compression} data cut or corrupt after frame "
-                              f"{parser.number} ({e})")
+            refilled = self._refill(buf, pos, parser.number)
+            if refilled is None:
                 return
-            if not chunk:
-                if pos < len(buf):
-                    self._damaged(
-                        f"file cut in the middle of a record after frame {parser.number} "
-                        f"({len(buf) - pos} bytes left over)"
-                    )
-                return
-            buf = buf[pos:] + chunk if pos < len(buf) else chunk
-            pos = 0
+            buf, pos = refilled, 0
+
+    def _refill(self, buf: bytes, pos: int, last_frame: int) -> bytes | None:
+        """The unread rest of ``buf`` plus the next chunk; ``None`` (with a damage note when
+        bytes are left over or the compressed data is broken) at the end of the file."""
+        try:
+            chunk = self._read(CHUNK)
+        except _DECOMPRESS_ERRORS as e:
+            self._damaged(f"{self.compression} data cut or corrupt after frame {last_frame} ({e})")
+            return None
+        if not chunk:
+            if pos < len(buf):
+                self._damaged(
+                    f"file cut in the middle of a record after frame {last_frame} "
+                    f"({len(buf) - pos} bytes left over)"
+                )
+            return None
+        return buf[pos:] + chunk if pos < len(buf) else chunk
 
     def corrupt(self, reason: str) -> None:
         """The caller of :meth:`pcap_blocks` met a record that cannot be right: stop there."""
