@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pcaptls.errors import InputError
+from pcaptls.report.spool import RowSpool
 from pcaptls.report.table import SCHEMAS, Table
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ class Analysis:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             for name, table in self.tables.items():
-                (directory / f"{name}.csv").write_text(table.to_csv(), encoding="utf-8")
+                with (directory / f"{name}.csv").open("w", encoding="utf-8") as out:
+                    table.write_csv(out)
         except OSError as e:
             raise InputError(f"{directory}: cannot write ({e.strerror})") from None
 
@@ -130,7 +132,9 @@ class Analysis:
 
 
 def empty_tables() -> dict[str, Table]:
-    return {name: Table(name) for name in SCHEMAS}
+    """Every table, empty; rows go to disk past a threshold, so a large capture's tables
+    do not grow memory (a small capture's stay a plain list in memory)."""
+    return {name: Table(name, RowSpool()) for name in SCHEMAS}
 
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")

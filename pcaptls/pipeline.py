@@ -10,8 +10,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from pcaptls.diagnose.finding import Finding, worst_first
 from pcaptls.diagnose.fleet import fleet_findings, fleet_rows
 from pcaptls.diagnose.rules import Options, diagnose, outcome
 from pcaptls.errors import InputError
+from pcaptls.report.spool import RowSpool
 from pcaptls.tcp import ConnectionEnd, ConnectionStart, Data, Flag, Overlap, TcpTracker
 from pcaptls.tcp import Gap as TcpGap
 from pcaptls.tcp.connection import Connection
@@ -79,7 +80,8 @@ class Pipeline:
         self.settings = settings
         self.tls_ports = DEFAULT_TLS_PORTS | set(settings.ports)
         self.tables = empty_tables()
-        self.findings: list[Finding] = []
+        #: findings as rows, in the order made (on disk past a threshold); sorted at the end
+        self.findings = RowSpool()
         self.conns: dict[int, _Conn] = {}
         self.tracker = TcpTracker()
         self.decoder = Decoder()
@@ -188,10 +190,6 @@ class Pipeline:
 
     def _result(self, frames: int, start_ns: int | None, end_ns: int | None) -> Analysis:
         self._capture_findings(frames, self._truncated_at, self._snapped_total)
-        for i, f in enumerate(self.findings):
-            n = self._sip_seen.get((f.conn_id, f.code), 0) if f.code.startswith("SIP_") else 0
-            if n > 1:
-                self.findings[i] = replace(f, summary=f"{f.summary} ({n} messages in all)")
         result = Analysis(
             files=[self.name], tables=self.tables,
             stats={"frames": frames, "start_ns": start_ns, "end_ns": end_ns,
@@ -199,9 +197,21 @@ class Pipeline:
             notes=self.notes, certificates_der=self.certificates_der, chains=self.chains,
         )
         self.tables["fleet"].rows = fleet_rows(self.tables["connections"].rows, self.tables["certificates"].rows)
-        self.findings.extend(fleet_findings(self.tables["fleet"].rows, self.tables["connections"].rows))
-        self.tables["findings"].rows = worst_first([_finding_row(f) for f in self.findings])
+        fleet = fleet_findings(self.tables["fleet"].rows, self.tables["connections"].rows)
+        self.tables["findings"].rows = worst_first(self._final_findings(fleet))
+        self.findings.close()
         return result
+
+    def _final_findings(self, fleet: list[Finding]) -> Iterator[dict[str, Any]]:
+        """The findings rows as made, then the fleet's; a SIP finding's summary says how
+        many messages had it (the count is known only now: rewritten while streaming)."""
+        seen = self._sip_seen
+        for r in self.findings:
+            code = r["code"]
+            n = seen.get((r["conn_id"], code), 0) if code.startswith("SIP_") else 0
+            yield {**r, "summary": f"{r['summary']} ({n} messages in all)"} if n > 1 else r
+        for f in fleet:
+            yield _finding_row(f)
 
     def _slow_frame(self, frame: Any, reader: Any, refresh: bool = True) -> TcpSegment | None:
         """One frame through every layer (the straightforward path); its TCP segment.
@@ -371,7 +381,10 @@ class Pipeline:
             self.tables["sip"].rows.append(row)
         self._sip_findings(None, msg, over_tls=False, frame=dg.frame)
 
-    def _sip_findings(self, conn_id: int | None, msg: Any, *, over_tls: bool, frame: int) -> None:
+    def _sip_findings(self, conn_id: int | None, msg: Any, *, over_tls: bool, frame: int,
+                      out: list[Finding] | None = None) -> None:
+        """A message's SIP findings, the first of each code per connection: to ``out``,
+        else to the pipeline's findings."""
         from pcaptls.diagnose.sip_rules import sip_findings
 
         for f in sip_findings(conn_id, msg, over_tls=over_tls):
@@ -380,7 +393,10 @@ class Pipeline:
                 self._sip_seen[key] += 1  # one finding per connection and code; count the rest
             else:
                 self._sip_seen[key] = 1
-                self.findings.append(f)
+                if out is None:
+                    self.findings.append(_finding_row(f))
+                else:
+                    out.append(f)
 
     # --- a connection is over: judge it -------------------------------------------------------------
     def _finish(self, c: _Conn, reader: Any) -> None:
@@ -410,13 +426,11 @@ class Pipeline:
         if self._sip_rows:
             for side, msg in c.sip_messages:
                 self.tables["sip"].rows.append(self._sip_row(conn, side, msg))
-        sip_start = len(self.findings)
+        sip: list[Finding] = []
         for _side, msg in c.sip_messages:
-            self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame)
-        sip = self.findings[sip_start:]
-        del self.findings[sip_start:]
+            self._sip_findings(conn.id, msg, over_tls=True, frame=msg.frame, out=sip)
         findings = [*extra, *findings, *sip]
-        self.findings.extend(findings)
+        self.findings.extend(_finding_row(f) for f in findings)
         self.tables["connections"].rows.append(self._connection_row(c, ev, findings))
         if self._messages_rows:
             self.tables["messages"].rows.extend(
@@ -481,22 +495,22 @@ class Pipeline:
     # --- capture-wide ---------------------------------------------------------------------------
     def _capture_findings(self, frames: int, truncated_at: int | None, snapped: int) -> None:
         if truncated_at is not None or any("cut" in n or "truncat" in n for n in self.notes):
-            self.findings.append(Finding.make(
+            self.findings.append(_finding_row(Finding.make(
                 "CAPTURE_TRUNCATED", None, truncated_at, None,
                 "The capture file ends in the middle of a record"
                 + (f" after frame {truncated_at}" if truncated_at else "") + ".",
-            ))
+            )))
         if not self.tables["connections"].rows:
             ports = ", ".join(str(p) for p in sorted(self.tls_ports))
-            self.findings.append(Finding.make(
+            self.findings.append(_finding_row(Finding.make(
                 "NO_TLS_FOUND", None, None, None,
                 f"No TLS connection in {frames} frames (looked on port(s) {ports} and for TLS on any port).",
-            ))
+            )))
         if self.keylog is not None and self.keylog and not self.keylog.matched and self.keylog.unmatched:
-            self.findings.append(Finding.make(
+            self.findings.append(_finding_row(Finding.make(
                 "KEYLOG_NO_MATCH", None, None, None,
                 f"The key log(s) hold secrets for {len(self.keylog)} session(s), none of them in this capture.",
-            ))
+            )))
 
     def _keylog_summary(self) -> str | None:
         if self.keylog is None:

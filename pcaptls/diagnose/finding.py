@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pcaptls.diagnose.registry import Severity, kind
+
+if TYPE_CHECKING:
+    from pcaptls.report.spool import RowSpool
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +48,22 @@ class Finding:
         return cls(conn_id, code, k.severity, frame, time_ns, summary, full_detail.strip(), full_remedy.strip())
 
 
-def worst_first(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Findings rows ordered errors first, then by connection and frame."""
-    rank = {"error": 0, "warning": 1, "info": 2}
+def worst_first(rows: Iterable[dict[str, Any]]) -> RowSpool:
+    """Findings rows ordered errors first, then by connection and frame (ties keep their
+    order). An external sort: a large capture's findings are never all in memory."""
+    from pcaptls.report.spool import sorted_rows
 
-    def key(r: dict[str, object]) -> tuple[int, int, int]:
-        conn = r.get("conn_id")
-        frame = r.get("frame")
-        return (
-            rank.get(str(r.get("severity")), 3),
-            conn if isinstance(conn, int) else -1,
-            frame if isinstance(frame, int) else 0,
-        )
+    return sorted_rows(rows, _worst_first_key)
 
-    return sorted(rows, key=key)
+
+_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+def _worst_first_key(r: dict[str, Any]) -> tuple[int, int, int]:
+    conn = r.get("conn_id")
+    frame = r.get("frame")
+    return (
+        _RANK.get(str(r.get("severity")), 3),
+        conn if isinstance(conn, int) else -1,
+        frame if isinstance(frame, int) else 0,
+    )

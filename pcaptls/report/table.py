@@ -6,6 +6,9 @@ times are int nanoseconds inside, ISO 8601 UTC with microseconds in CSV/JSON and
 ``datetime64[ns, UTC]`` in DataFrames; list cells are joined with ``|`` in CSV.
 Rows are never changed in place once made: equal list cells may be one shared list
 (thousands of connections offer the same suites), so copy a row before editing it.
+A table's rows are a list or, for the tables a capture makes, a
+:class:`~pcaptls.report.spool.RowSpool` (on disk past a threshold): read them by
+iterating, once or several times, never by holding them all.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from pcaptls.report.spool import RowSpool
+
 if TYPE_CHECKING:
     import pandas as pd
 
 Kind = Literal["int", "str", "bool", "list", "time", "float"]
+#: a table's rows: a list, or a spool that keeps them on disk past a threshold
+Rows = list[dict[str, Any]] | RowSpool
 
 CONNECTIONS: tuple[tuple[str, Kind], ...] = (
     ("conn_id", "int"), ("first_frame", "int"), ("last_frame", "int"),
@@ -83,7 +90,7 @@ def iso(ns: int | None) -> str | None:
 @dataclass(slots=True)
 class Table:
     name: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: Rows = field(default_factory=list)
     extra: tuple[tuple[str, Kind], ...] = ()  # e.g. ("file", "str") for several captures
 
     @property
@@ -113,8 +120,10 @@ class Table:
 
     def text_rows(self) -> list[list[str]]:
         """Every cell as text: what CSV, Markdown and the terminal show."""
-        out = []
-        for r in self.json_rows():
+        return list(self._text_rows())
+
+    def _text_rows(self) -> Iterator[list[str]]:
+        for r in self._json_rows():
             cells = []
             for c, k in self.columns:
                 v = r[c]
@@ -126,15 +135,18 @@ class Table:
                     cells.append("true" if v else "false")
                 else:
                     cells.append(str(v))
-            out.append(cells)
-        return out
+            yield cells
 
     def to_csv(self) -> str:
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(self.names())
-        w.writerows(self.text_rows())
+        self.write_csv(buf)
         return buf.getvalue()
+
+    def write_csv(self, out: IO[str]) -> None:
+        """:meth:`to_csv`, written a row at a time (never the whole text in memory)."""
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(self.names())
+        w.writerows(self._text_rows())
 
     def to_json(self) -> str:
         """``json.dumps(rows, indent=2)``, made a row at a time: a large table's converted
@@ -162,16 +174,21 @@ class Table:
         keep = [names.index(c) for c in (columns or names)]
         head = [names[i] for i in keep]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for cells in self.text_rows():
+        for cells in self._text_rows():
             lines.append("| " + " | ".join(md_cell(cells[i]) for i in keep) + " |")
         return "\n".join(lines) + "\n"
 
     def to_dataframe(self) -> pd.DataFrame:
         import pandas as pd
 
+        # One pass over the rows (a spooled table is read back from disk once).
+        columns = self.columns
+        cols: list[list[Any]] = [[] for _ in columns]
+        for r in self.rows:
+            for (c, _k), vals in zip(columns, cols, strict=True):
+                vals.append(r.get(c))
         data: dict[str, Any] = {}
-        for c, k in self.columns:
-            vals = [r.get(c) for r in self.rows]
+        for (c, k), vals in zip(columns, cols, strict=True):
             if k == "time":
                 data[c] = pd.to_datetime(pd.Series(vals, dtype="Int64"), unit="ns", utc=True)
             elif k == "int":
@@ -194,7 +211,7 @@ def md_cell(text: str) -> str:
 
 def concat(name: str, tables: Iterable[Table]) -> Table:
     ts = list(tables)
-    out = Table(name, extra=ts[0].extra if ts else ())
+    out = Table(name, RowSpool(), extra=ts[0].extra if ts else ())
     for t in ts:
         out.rows.extend(t.rows)
     return out
