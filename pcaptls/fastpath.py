@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 
 _new = tuple.__new__
 _M32: Final = 0xFFFFFFFF
-#: IPv4 (no options expected) + TCP from the Ethernet type on: ethertype, vhl, total length,
-#: flags+fragment, protocol, sequence number, data offset, flags
-_V4: Final = struct.Struct("!HBxHxxHxB2x8x4xI4xBB")
-#: IPv6 + TCP from the Ethernet type on: ethertype, version/class, payload length, next header,
-#: sequence number, data offset, flags
-_V6: Final = struct.Struct("!HB3xHBx32x4xI4xBB")
+#: IPv4 (no options expected) + TCP from the IP header on: vhl, total length, flags+fragment,
+#: protocol, sequence number, data offset, flags
+_V4: Final = struct.Struct("!BxHxxHxB2x8x4xI4xBB")
+#: IPv6 + TCP from the IP header on: version/class, payload length, next header, sequence
+#: number, data offset, flags
+_V6: Final = struct.Struct("!B3xHBx32x4xI4xBB")
 #: a lane's kinds: only pure ACKs; a direction the tracker stopped (only counted);
 #: protected TLS application data walked header to header; application_data records
 #: of a direction the TLS layer reads as plaintext (a stream picked up at a record
@@ -60,8 +60,8 @@ def enabled() -> bool:
 class Lane:
     """One direction of an open connection the fast loop may take packets of."""
 
-    __slots__ = ("conn", "d", "kind", "mark_frame", "mark_t", "marks", "next_seq", "reader",
-                 "stats")
+    __slots__ = ("conn", "d", "frozen", "kind", "mark_frame", "mark_t", "marks", "next_seq",
+                 "reader", "stats")
 
     def __init__(self, conn: Connection, d: Direction, kind: int) -> None:
         self.conn = conn
@@ -74,6 +74,8 @@ class Lane:
         #: frame and time of the last segment taken since :func:`sync` (0: none)
         self.mark_frame = 0
         self.mark_t = 0
+        #: the connection is frozen (:mod:`pcaptls.freezer`): conn, d and reader are stand-ins
+        self.frozen: Any = None
 
 
 def sync(lane: Lane) -> None:
@@ -85,6 +87,7 @@ def sync(lane: Lane) -> None:
     before it hands the connection's bytes, gaps or end to the TLS layer.
     """
     if lane.mark_frame:
+        assert lane.frozen is None, "a frozen lane's mark is written back when it thaws"
         lane.marks[0] = (lane.reader._buf_offset, lane.mark_frame, lane.mark_t)
         lane.mark_frame = 0
 
@@ -128,8 +131,13 @@ def lane_for(c: _Conn, idx: int) -> Lane | None:
     return lane
 
 
+#: link types whose frames the lane reads itself: Ethernet, and Linux cooked capture v1 and
+#: v2 (what ``tcpdump -i any`` writes): (offset of the EtherType, offset of the IP header)
+LINKS: Final = {1: (12, 14), 113: (14, 16), 276: (0, 20)}
+
+
 def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int | None]:
-    """Walk a classic pcap file, Ethernet or not; return (frames, first time, last time)."""
+    """Walk a classic pcap file, of any link type; return (frames, first time, last time)."""
     parser = reader.raw_pcap()
     assert parser is not None  # the caller checked
     unpack = parser.record_struct.unpack_from
@@ -137,12 +145,16 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
     v6 = _V6.unpack_from
     mul = parser.ts_mul
     link = parser.link_type
+    eto, ipo = LINKS.get(link, (-1, -1))
+    min_v4 = ipo + 40
+    min_v6 = ipo + 60
     max_record = parser.max_record
     stats = parser.stats
     lanes = p.lanes
     lanes_get = lanes.get
     tracker = p.tracker
     slow = p._slow_frame
+    freezer = p.freezer
     progress = p.progress
     number = parser.number
     snapped = 0
@@ -183,28 +195,30 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
             if start_ns is None:
                 start_ns = t
             key = None
-            if link == 1 and incl >= 54 and incl == orig:
-                et, vhl, tot, frag, proto, seq, doff, flags = v4(buf, q + 12)
+            if incl >= min_v4 and incl == orig and eto >= 0:
+                et = buf[q + eto] << 8 | buf[q + eto + 1]
+                ip = q + ipo
                 if et == 0x0800:
+                    vhl, tot, frag, proto, seq, doff, flags = v4(buf, ip)
                     hl = (doff >> 4) * 4
                     if not (vhl == 0x45 and proto == 6 and not frag & 0x3FFF
-                            and 54 <= 14 + tot <= incl and hl >= 20 and 34 + hl <= 14 + tot):
+                            and tot >= 40 and ipo + tot <= incl and hl >= 20 and 20 + hl <= tot):
                         lane = None
                     else:
-                        key = buf[q + 26:q + 38]
+                        key = buf[ip + 12:ip + 24]
                         lane = lanes_get(key)
-                        data_start = q + 34 + hl
+                        data_start = ip + 20 + hl
                         n = tot - 20 - hl
-                elif et == 0x86DD and incl >= 74:
-                    _, vtc, plen, nh, seq, doff, flags = v6(buf, q + 12)
+                elif et == 0x86DD and incl >= min_v6:
+                    vtc, plen, nh, seq, doff, flags = v6(buf, ip)
                     hl = (doff >> 4) * 4
-                    if not (vtc >> 4 == 6 and nh == 6 and plen and 54 + plen <= incl
+                    if not (vtc >> 4 == 6 and nh == 6 and plen and ipo + 40 + plen <= incl
                             and 20 <= hl <= plen):
                         lane = None
                     else:
-                        key = buf[q + 22:q + 58]
+                        key = buf[ip + 8:ip + 44]
                         lane = lanes_get(key)
-                        data_start = q + 54 + hl
+                        data_start = ip + 40 + hl
                         n = plen - hl
                 else:
                     lane = None
@@ -259,11 +273,17 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
                     continue
             if incl < orig:
                 snapped += 1
+            if key is not None and freezer.count:
+                lane = lanes_get(key)
+                if lane is not None and lane.frozen is not None:
+                    p._thaw(lane.frozen)
             tracker._fed = fed
             seg = slow(_new(Frame, (number, t, link, buf[q:end], orig)), reader, key is None)
             fed = tracker._fed
             if key is not None and seg is not None:
-                p._register(seg, key, buf, q, et)
+                p._register(seg, key, buf, ip, et)
+            if fed == 0:  # the tracker just swept its idle connections
+                p._after_sweep()
         parser.number = number
         stats.frames = number
         stats.snapped += snapped

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pcaptls import fastpath
+from pcaptls import fastpath, freezer
 from pcaptls.analysis import Analysis, Settings, empty_tables
 from pcaptls.capture import open_capture
 from pcaptls.capture.decode import Decoder, TcpSegment, UdpDatagram
@@ -83,7 +83,7 @@ class Pipeline:
         #: findings as rows, in the order made (on disk past a threshold); sorted at the end
         self.findings = RowSpool()
         self.conns: dict[int, _Conn] = {}
-        self.tracker = TcpTracker()
+        self.tracker = TcpTracker(forget_ended=True)  # rows are made at ConnectionEnd
         self.decoder = Decoder()
         self.keylog: Any = None
         self._keylog_dsb_seen = 0
@@ -98,6 +98,9 @@ class Pipeline:
         self.fast = fastpath.enabled()
         #: flow key (raw address and port bytes) -> what the fast lane may do with it
         self.lanes: dict[bytes, fastpath.Lane] = {}
+        #: settled connections frozen while many are open (see pcaptls.freezer)
+        self.freezer = freezer.Freezer()
+        self.hot_connections = freezer.HOT_CONNECTIONS
         self.progress: Callable[[int], None] | None = None
         self._tick = 0
         self._truncated_at: int | None = None
@@ -176,12 +179,20 @@ class Pipeline:
                         start_ns = t
                     end_ns = t
                     slow(frame, reader)
+            frozen = {}
             for lane in self.lanes.values():
-                fastpath.sync(lane)
+                if lane.frozen is None:
+                    fastpath.sync(lane)
+                else:
+                    frozen[lane.frozen.conn_id] = lane.frozen
             self.lanes.clear()
             self.capture_end_ns = end_ns or 0
-            for ev in self.tracker.finish():
-                handle(ev, reader)
+            if frozen:
+                self._finish_with_frozen(frozen, reader)
+            else:
+                for ev in self.tracker.finish():
+                    handle(ev, reader)
+            self.freezer.close()
             self.decoder.check_decodable(self.name, frames)
             self.notes.extend(reader.notes)
             self._truncated_at = getattr(reader, "truncated_at_frame", None)
@@ -222,6 +233,8 @@ class Pipeline:
         if seg is None:
             return None
         if type(seg) is TcpSegment:
+            if self.freezer.count:
+                self._thaw_flow(seg)
             if seg.missing_tail:
                 # Which connection: looked up at the Data event; remember by frame here.
                 self._snapped_frames.add(seg.frame)
@@ -243,8 +256,9 @@ class Pipeline:
         return seg if type(seg) is TcpSegment else None
 
     # --- the fast lane's bookkeeping (see pcaptls.fastpath) ------------------------------------
-    def _register(self, seg: TcpSegment, key: bytes, buf: bytes, q: int, et: int) -> None:
-        """After a segment took the slow path: may its flow's packets take the fast lane?"""
+    def _register(self, seg: TcpSegment, key: bytes, buf: bytes, ip: int, et: int) -> None:
+        """After a segment took the slow path: may its flow's packets take the fast lane?
+        (``ip``: where the segment's IP header starts in ``buf``)"""
         entry = self.tracker._flows.get((seg.src, seg.sport, seg.dst, seg.dport))
         if entry is None:
             self.lanes.pop(key, None)
@@ -256,11 +270,94 @@ class Pipeline:
             return
         if c.lane_keys is None:
             if et == 0x0800:  # the reverse flow: addresses and ports swapped
-                rkey = buf[q + 30:q + 34] + buf[q + 26:q + 30] + buf[q + 36:q + 38] + buf[q + 34:q + 36]
+                rkey = buf[ip + 16:ip + 20] + buf[ip + 12:ip + 16] + buf[ip + 22:ip + 24] + buf[ip + 20:ip + 22]
             else:
-                rkey = buf[q + 38:q + 54] + buf[q + 22:q + 38] + buf[q + 56:q + 58] + buf[q + 54:q + 56]
+                rkey = buf[ip + 24:ip + 40] + buf[ip + 8:ip + 24] + buf[ip + 42:ip + 44] + buf[ip + 40:ip + 42]
             c.lane_keys = [key, rkey] if idx == 0 else [rkey, key]
         self._refresh_lanes(c)
+
+    # --- frozen connections (see pcaptls.freezer) ------------------------------------------------
+    def _maybe_freeze(self, c: _Conn) -> None:
+        """Freeze ``c`` if it is settled: both directions in the lane as whole records."""
+        keys = c.lane_keys
+        if keys is None or c.kind != "tls":
+            return
+        conn = c.tcp
+        lanes = (self.lanes.get(keys[0]), self.lanes.get(keys[1]))
+        for lane in lanes:
+            if lane is None or lane.kind < fastpath.TLS_SKIP or lane.conn is not conn:
+                return
+        if conn.ended or c.gaps or c.overlaps or c.snapped:
+            return
+        eager = self.hot_connections == 0
+        for d in conn.dirs:
+            if d.fin_frames or d.rst_frames or d.pending or d.fin_off is not None or d.stopped:
+                return
+            if d.history_bytes and not eager:
+                return  # still within reach of a retransmission: not quiet yet
+        for lane in lanes:
+            fastpath.sync(lane)  # type: ignore[arg-type]
+        self.freezer.freeze(c, lanes)  # type: ignore[arg-type]
+        (a, sport), (b, dport) = conn.endpoints
+        flows = self.tracker._flows
+        del flows[(a, sport, b, dport)]
+        del flows[(b, dport, a, sport)]
+        del self.tracker._open[conn.id]
+        del self.conns[conn.id]
+
+    def _thaw(self, fz: freezer.Frozen) -> _Conn:
+        """Bring a frozen connection back where it was, its lanes made anew."""
+        c = self._thawed(fz)
+        self._refresh_lanes(c, freeze=False)  # the packet that thawed it comes next
+        return c
+
+    def _thawed(self, fz: freezer.Frozen) -> _Conn:
+        c = self.freezer.thaw(fz)
+        conn = c.tcp
+        (a, sport), (b, dport) = conn.endpoints
+        flows = self.tracker._flows
+        flows[(a, sport, b, dport)] = (conn, 0)
+        flows[(b, dport, a, sport)] = (conn, 1)
+        self.tracker._open[conn.id] = conn
+        self.conns[conn.id] = c
+        return c
+
+    def _thaw_flow(self, seg: TcpSegment) -> None:
+        """A segment that did not come through the fast loop: thaw its connection if frozen."""
+        import socket
+
+        fam = socket.AF_INET6 if ":" in seg.src else socket.AF_INET
+        try:
+            key = (socket.inet_pton(fam, seg.src) + socket.inet_pton(fam, seg.dst)
+                   + seg.sport.to_bytes(2, "big") + seg.dport.to_bytes(2, "big"))
+        except OSError:
+            return
+        lane = self.lanes.get(key)
+        if lane is not None and lane.frozen is not None:
+            self._thaw(lane.frozen)
+
+    def _after_sweep(self) -> None:
+        """Every so often (when the tracker sweeps, which also drops the retransmission
+        history older than two minutes): freeze the settled connections that are quiet."""
+        if len(self.conns) > self.hot_connections:
+            for c in list(self.conns.values()):
+                self._maybe_freeze(c)
+
+    def _finish_with_frozen(self, frozen: dict[int, freezer.Frozen], reader: Any) -> None:
+        """``tracker.finish()`` with the frozen connections thawed one at a time, in order."""
+        tracker = self.tracker
+        handle = self._handle
+        ids = sorted([*tracker._open, *frozen])
+        for conn_id in ids:
+            fz = frozen.get(conn_id)
+            conn = self._thawed(fz).tcp if fz is not None else tracker._open.get(conn_id)
+            if conn is None or conn.ended:
+                continue
+            out: list[Any] = []
+            tracker._end(conn, conn.last_frame, out)
+            for ev in out:
+                handle(ev, reader)
+        tracker._flows.clear()
 
     def _sync_lanes(self, c: _Conn) -> None:
         """Before the TLS layer sees more of ``c``: what its lanes deferred is written back."""
@@ -270,7 +367,7 @@ class Pipeline:
             if lane is not None and lane.mark_frame and lane.conn is c.tcp:
                 fastpath.sync(lane)
 
-    def _refresh_lanes(self, c: _Conn) -> None:
+    def _refresh_lanes(self, c: _Conn, *, freeze: bool = True) -> None:
         keys = c.lane_keys
         assert keys is not None
         lanes = self.lanes
@@ -281,6 +378,8 @@ class Pipeline:
                 lanes.pop(keys[i], None)
             else:
                 lanes[keys[i]] = lane
+        if freeze and self.hot_connections == 0:
+            self._maybe_freeze(c)  # eager (tests): every settled connection, at once
 
     def _handle(self, ev: Any, reader: Any) -> None:
         t = type(ev)

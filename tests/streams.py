@@ -20,9 +20,9 @@ class Tracked:
     chunks: dict[int, tuple[list[bytes | int], list[bytes | int]]] = field(default_factory=dict)
 
 
-def track(path: str) -> Tracked:
+def track(path: str, *, forget_ended: bool = False) -> Tracked:
     dec = Decoder()
-    tr = TcpTracker()
+    tr = TcpTracker(forget_ended=forget_ended)
     events: list[Event] = []
     with open_capture(path) as r:
         for f in r:

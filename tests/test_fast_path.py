@@ -195,6 +195,52 @@ def test_generated_capture_takes_the_fast_lane(generated: Path,
     assert slow_frames < 3000  # of 10,000: handshakes, flags, retransmissions
 
 
+def _cooked(src: Path, dst: Path, link: int) -> None:
+    """``src`` (Ethernet, little-endian classic pcap) as ``tcpdump -i any`` would have
+    written it: each frame's Ethernet header replaced by a Linux cooked header (v1: 16
+    bytes, protocol last; v2: 20 bytes, protocol first)."""
+    data = src.read_bytes()
+    out = bytearray(data[:20] + link.to_bytes(4, "little"))
+    for pos in _records(data):
+        incl = int.from_bytes(data[pos + 8:pos + 12], "little")
+        orig = int.from_bytes(data[pos + 12:pos + 16], "little")
+        frame = data[pos + 16:pos + 16 + incl]
+        mac, proto, rest = frame[6:12], frame[12:14], frame[14:]
+        if link == 113:
+            head = (4).to_bytes(2, "big") + (1).to_bytes(2, "big") + (6).to_bytes(2, "big") \
+                + mac + b"\0\0" + proto
+        else:
+            head = proto + b"\0\0" + (2).to_bytes(4, "big") + (1).to_bytes(2, "big") + b"\x04\x06" \
+                + mac + b"\0\0"
+        grow = len(head) - 14
+        out += data[pos:pos + 8] + (incl + grow).to_bytes(4, "little") \
+            + (orig + grow).to_bytes(4, "little") + head + rest
+    dst.write_bytes(bytes(out))
+
+
+@pytest.mark.parametrize("link", [113, 276], ids=["sll", "sll2"])
+def test_cooked_captures_take_the_lane_with_the_same_tables(generated: Path, tmp_path: Path,
+                                                            link: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tcpdump -i any`` captures (Linux cooked headers) take the fast lane as Ethernet ones
+    do, and give the Ethernet capture's tables."""
+    path = tmp_path / f"cooked-{link}.pcap"
+    _cooked(generated, path, link)
+    _same(path)
+    assert _run(path, True)[0] == _run(generated, True)[0]
+    slow_frames = 0
+    original = Pipeline._slow_frame
+
+    def counting(self: Pipeline, frame: Any, reader: Any, refresh: bool = True) -> Any:
+        nonlocal slow_frames
+        slow_frames += 1
+        return original(self, frame, reader, refresh)
+
+    monkeypatch.setattr(Pipeline, "_slow_frame", counting)
+    Pipeline(str(path), Settings()).run()
+    assert slow_frames < 3000
+
+
 def _records(data: bytes) -> list[int]:
     """Offsets of the records of a little-endian microsecond classic pcap file."""
     offsets, pos = [], 24

@@ -53,11 +53,31 @@ IDLE_AFTER_CLOSE_NS: Final = 60 * 1_000_000_000
 _SWEEP_EVERY: Final = 1 << 16
 
 
+class _Ended:
+    """What is remembered of an ended connection while its 4-tuple may still see packets
+    (a late retransmission, a last ACK): enough to tell them from a new connection on a
+    reused port. The ended :class:`Connection` itself is dropped with its buffers."""
+
+    __slots__ = ("first_seq", "id", "last_frame", "last_time_ns")
+
+    ended: Final = True
+
+    def __init__(self, conn: Connection) -> None:
+        self.id = conn.id
+        self.first_seq = [conn.dirs[0].first_seq, conn.dirs[1].first_seq]
+        self.last_frame = conn.last_frame
+        self.last_time_ns = conn.last_time_ns
+
+
 class TcpTracker:
     """Connections keyed by 4-tuple; each new SYN on a finished 4-tuple starts a new one."""
 
-    def __init__(self) -> None:
-        self._flows: dict[tuple[str, int, str, int], tuple[Connection, int]] = {}
+    def __init__(self, *, forget_ended: bool = False) -> None:
+        """``forget_ended``: keep an ended connection only as a small record of what tells a
+        reused port from a late packet (for a consumer done with it at its ConnectionEnd);
+        otherwise its Connection goes on counting late packets, as tshark's stream does."""
+        self._forget_ended = forget_ended
+        self._flows: dict[tuple[str, int, str, int], tuple[Connection | _Ended, int]] = {}
         self._count = 0
         self._fed = 0
         self._open: dict[int, Connection] = {}
@@ -90,9 +110,23 @@ class TcpTracker:
         out: list[Event] = []
         entry = self._flows.get((src, sport, dst, dport))
         if entry is None or flags & (SYN | ACK) == SYN:
-            conn, idx = self._lookup(entry, seg, out)
+            found, idx = self._lookup(entry, seg, out)
         else:
-            conn, idx = entry
+            found, idx = entry
+        if isinstance(found, _Ended):
+            # A late packet of an ended connection: it changes nothing anyone reads but
+            # when the 4-tuple is forgotten and what a SYN on it is compared with.
+            found.last_frame = frame
+            found.last_time_ns = t
+            if found.first_seq[idx] is None:
+                found.first_seq[idx] = seq
+            if flags & RST:
+                return out  # as for any RST: not counted towards the next sweep
+            self._fed += 1
+            if self._fed >= _SWEEP_EVERY:
+                self._sweep(t, out)
+            return out
+        conn = found
         conn.last_frame = frame
         conn.last_time_ns = t
         d = conn.dirs[idx]
@@ -123,17 +157,17 @@ class TcpTracker:
         return out
 
     def _lookup(
-        self, entry: tuple[Connection, int] | None, seg: TcpSegment, out: list[Event]
-    ) -> tuple[Connection, int]:
+        self, entry: tuple[Connection | _Ended, int] | None, seg: TcpSegment, out: list[Event]
+    ) -> tuple[Connection | _Ended, int]:
         """A new 4-tuple, or a SYN: a new connection when the port is reused (tshark's rule:
         a SYN whose sequence number differs from the first one seen in that direction)."""
         frame, t, src, sport, dst, dport, seq = seg[:7]
         if entry is None:
             return self._new_conn(src, sport, dst, dport, frame, t, out)
         conn, idx = entry
-        fs = conn.dirs[idx].first_seq
+        fs = conn.first_seq[idx] if isinstance(conn, _Ended) else conn.dirs[idx].first_seq
         if fs is not None and seq != fs:
-            if not conn.ended:
+            if isinstance(conn, Connection) and not conn.ended:
                 self._end(conn, frame, out)
             return self._new_conn(src, sport, dst, dport, frame, t, out)
         return entry
@@ -231,6 +265,15 @@ class TcpTracker:
         conn.ended = True
         self._open.pop(conn.id, None)
         out.append(ConnectionEnd(conn))
+        if not self._forget_ended:
+            return
+        (a, sport), (b, dport) = conn.endpoints
+        flows = self._flows
+        ended = _Ended(conn)
+        for key, idx in (((a, sport, b, dport), 0), ((b, dport, a, sport), 1)):
+            entry = flows.get(key)
+            if entry is not None and entry[0] is conn:
+                flows[key] = (ended, idx)
 
     def _sweep(self, now: int, out: list[Event]) -> None:
         self._fed = 0

@@ -139,6 +139,46 @@ def test_port_reuse_starts_a_new_connection(tmp_path: Path) -> None:
             assert tshark.normalize(ours.chunks[cid][i]) == tshark.normalize(ref[cid - 1].chunks[i])
 
 
+def _summary(events: list[object]) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for e in events:
+        conn = getattr(e, "conn", None)
+        out.append((type(e).__name__, conn.id if conn is not None else None,
+                    getattr(e, "side", None), getattr(e, "frame", None),
+                    getattr(e, "data", None), getattr(e, "length", None)))
+    return out
+
+
+def test_forgetting_ended_connections_changes_no_event(tmp_path: Path) -> None:
+    """The pipeline's tracker keeps an ended connection as a small record only: the
+    events are the same, late packets and reused ports included."""
+    test_port_reuse_starts_a_new_connection(tmp_path)
+    damaged = sorted((FIXTURES / "captures" / "damaged").glob("*.pcap"))
+    captures = [str(tmp_path / "reuse.pcap"), OUTCOMES, VERYLONG, *map(str, damaged),
+                *map(str, sorted((FIXTURES / "captures").glob("kamailio-*.pcap"))[:12])]
+    assert len(captures) > 20
+    for path in captures:
+        kept = streams.track(path)
+        forgot = streams.track(path, forget_ended=True)
+        assert _summary(forgot.events) == _summary(kept.events), path
+
+
+def test_an_ended_connection_is_remembered_as_a_small_record() -> None:
+    from pcaptls.tcp.tracker import _Ended
+
+    tr = TcpTracker(forget_ended=True)
+    dec = Decoder()
+    ended = 0
+    with open_capture(OUTCOMES) as r:
+        for f in r:
+            s = dec.decode(f)
+            if isinstance(s, TcpSegment):
+                ended += sum(isinstance(e, ConnectionEnd) for e in tr.feed(s))
+    assert ended >= 3
+    records = [c for c, _ in tr._flows.values() if c.ended]
+    assert records and all(isinstance(c, _Ended) for c in records)
+
+
 def test_skip_and_stop() -> None:
     (fs,) = tshark.follow_all(VERYLONG).values()
     server = b"".join(c for c in fs.chunks[1] if isinstance(c, bytes))
