@@ -289,12 +289,9 @@ class Pipeline:
                 return
         if conn.ended or c.gaps or c.overlaps or c.snapped:
             return
-        eager = self.hot_connections == 0
         for d in conn.dirs:
             if d.fin_frames or d.rst_frames or d.pending or d.fin_off is not None or d.stopped:
                 return
-            if d.history_bytes and not eager:
-                return  # still within reach of a retransmission: not quiet yet
         for lane in lanes:
             fastpath.sync(lane)  # type: ignore[arg-type]
         self.freezer.freeze(c, lanes)  # type: ignore[arg-type]
@@ -337,8 +334,8 @@ class Pipeline:
             self._thaw(lane.frozen)
 
     def _after_sweep(self) -> None:
-        """Every so often (when the tracker sweeps, which also drops the retransmission
-        history older than two minutes): freeze the settled connections that are quiet."""
+        """Every so often (when the tracker sweeps): freeze what has settled meanwhile. (Not
+        as soon as a connection settles: a packet that thaws one would refreeze it at once.)"""
         if len(self.conns) > self.hot_connections:
             for c in list(self.conns.values()):
                 self._maybe_freeze(c)

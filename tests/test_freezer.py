@@ -113,11 +113,11 @@ def test_the_threshold_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert freezer._hot_connections() == freezer._DEFAULT_HOT
 
 
-def test_quiet_connections_are_frozen_at_the_sweeps(tmp_path: Path,
+def test_settled_connections_are_frozen_at_the_sweeps(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The production policy: past ``hot_connections`` open, the tracker's sweeps freeze the
-    settled connections that took nothing but the lane for two minutes. Sweeps come every
-    2,000 segments here instead of 65,536, so that a 20,000-packet capture has some."""
+    settled connections. Sweeps come every 2,000 segments here instead of 65,536, so that
+    a 20,000-packet capture has some."""
     from pcaptls import fastpath
     from pcaptls.tcp import tracker
 
