@@ -44,23 +44,34 @@ class _NoMemory(dict[Any, Any]):
         pass
 
 
+#: every cache of remembered results, as (module, name): the straightforward path runs
+#: without them
+CACHES: list[tuple[Any, str]] = [
+    (verify, "_VERDICTS"), (signature, "_ANSWERS"), (extensions, "_SEEN"),
+    (messages, "_SUITES_SEEN"), (messages, "_DER_SEEN"), (messages, "_REPEATED"),
+    (messages, "_HELLOS"),
+    (extract, "_PRINTS"), (extract, "_SERVER_PRINTS"), (extract, "_LISTS"),
+    (extract, "_TEMPLATES"), (extract, "_LEAVES"), (extract, "_CA_NAMES"),
+    (extract, "_CLIENT_VERSIONS"), (extract, "_SUITES"), (extract, "_SSL2_SUITES"),
+    (extract, "_SUITE_PROPS"),
+]
+
+
 def _run(path: Path, fast: bool, settings: Settings | None = None) -> tuple[Any, ...]:
-    """Fast: the fast lane and the x509 caches; not fast: neither."""
+    """Fast: the fast lane and the caches; not fast: neither."""
     p = Pipeline(str(path), settings or Settings(ca_bundle=str(FIXTURES / "trust")))
     p.fast = fast
-    caches = (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
-              messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS, extract._LISTS)
+    caches = [getattr(module, name) for module, name in CACHES]
     if not fast:
-        (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
-         messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS,
-         extract._LISTS) = (_NoMemory() for _ in caches)
+        for module, name in CACHES:
+            setattr(module, name, _NoMemory())
     try:
         a: Analysis = p.run()
     except (CaptureError, InputError) as e:
         return ("error", type(e).__name__, str(e))
     finally:
-        (verify._VERDICTS, signature._ANSWERS, extensions._SEEN, messages._SUITES_SEEN,
-         messages._DER_SEEN, extract._PRINTS, extract._SERVER_PRINTS, extract._LISTS) = caches
+        for (module, name), cache in zip(CACHES, caches, strict=True):
+            setattr(module, name, cache)
     tables = {name: [_stable(r) for r in t.rows] for name, t in a.tables.items()}
     return (tables, a.stats, a.notes, a.certificates_der, a.chains)
 

@@ -430,6 +430,26 @@ def negotiated(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
         )
 
 
+#: server names seen lately: is each an IP address? (Asking ipaddress costs an exception
+#: per host name, and a capture's clients ask for the same few names.)
+_IP_LITERAL: dict[str, bool] = {}
+_IP_LITERAL_MAX = 1024
+
+
+def _is_ip_literal(name: str) -> bool:
+    found = _IP_LITERAL.get(name)
+    if found is None:
+        try:
+            ipaddress.ip_address(name)
+            found = True
+        except ValueError:
+            found = False
+        if len(_IP_LITERAL) >= _IP_LITERAL_MAX:
+            _IP_LITERAL.clear()
+        _IP_LITERAL[name] = found
+    return found
+
+
 @rule
 def sni(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
     if ev.client_hello_frame is None or ev.ssl2_client_hello:
@@ -441,9 +461,7 @@ def sni(ev: ConnectionEvidence, opt: Options) -> Iterator[Finding]:
             f"{ev.client_hello_frame}).",
         )
         return
-    try:
-        ipaddress.ip_address(ev.sni)
-    except ValueError:
+    if not _is_ip_literal(ev.sni):
         return
     yield Finding.make(
         "NO_SNI", ev.conn_id, ev.client_hello_frame, None,

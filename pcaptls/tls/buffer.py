@@ -57,14 +57,31 @@ class Reader:
         start = self._take(size, what)
         return int.from_bytes(self.data[start : start + size], "big")
 
+    # The fixed-size readers are :meth:`uint` written out (they run for every field of
+    # every message): the same checks, the same errors at the same offsets.
+
     def uint8(self, what: str = "uint8") -> int:
-        return self.uint(1, what)
+        pos = self.pos
+        if pos + 1 > self.end:
+            raise TlsDecodeError(f"{what}: needs 1 bytes, {self.end - pos} left", pos)
+        self.pos = pos + 1
+        return self.data[pos]
 
     def uint16(self, what: str = "uint16") -> int:
-        return self.uint(2, what)
+        pos = self.pos
+        if pos + 2 > self.end:
+            raise TlsDecodeError(f"{what}: needs 2 bytes, {self.end - pos} left", pos)
+        self.pos = pos + 2
+        data = self.data
+        return (data[pos] << 8) | data[pos + 1]
 
     def uint24(self, what: str = "uint24") -> int:
-        return self.uint(3, what)
+        pos = self.pos
+        if pos + 3 > self.end:
+            raise TlsDecodeError(f"{what}: needs 3 bytes, {self.end - pos} left", pos)
+        self.pos = pos + 3
+        data = self.data
+        return (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
 
     def uint32(self, what: str = "uint32") -> int:
         return self.uint(4, what)
@@ -78,7 +95,23 @@ class Reader:
 
     def vector(self, len_size: int, what: str = "vector") -> bytes:
         """opaque x<0..2^(8*len_size)-1>"""
-        return self.raw(self.uint(len_size, what + " length"), what)
+        pos = self.pos
+        end = self.end
+        if pos + len_size > end:
+            raise TlsDecodeError(f"{what} length: needs {len_size} bytes, {end - pos} left", pos)
+        data = self.data
+        if len_size == 1:
+            n = data[pos]
+        elif len_size == 2:
+            n = (data[pos] << 8) | data[pos + 1]
+        else:
+            n = int.from_bytes(data[pos : pos + len_size], "big")
+        start = pos + len_size
+        self.pos = start
+        if start + n > end:
+            raise TlsDecodeError(f"{what}: needs {n} bytes, {end - start} left", start)
+        self.pos = start + n
+        return bytes(data[start : start + n])
 
     def block(self, len_size: int, what: str = "block") -> Reader:
         """A sub-reader bounded by a length prefix; the parent skips past it."""

@@ -72,6 +72,12 @@ from pcaptls.tls.sslv2 import (
 _OTHER: Final[dict[Sender, Sender]] = {"client": "server", "server": "client"}
 _ROLES: Final[tuple[Sender, Sender]] = ("client", "server")
 _CCS: Final = "change_cipher_spec"
+# Content types as plain ints (an enum member costs a descriptor call per use).
+_CT_ALERT: Final = int(ContentType.alert)
+_CT_APPLICATION_DATA: Final = int(ContentType.application_data)
+_CT_CHANGE_CIPHER_SPEC: Final = int(ContentType.change_cipher_spec)
+_CT_HANDSHAKE: Final = int(ContentType.handshake)
+_CT_HEARTBEAT: Final = int(ContentType.heartbeat)
 #: Plaintext handshake messages longer than this are not believed (nor buffered).
 MAX_HANDSHAKE_LENGTH: Final = 1 << 20
 
@@ -134,6 +140,9 @@ TRANSITIONS: Final[dict[tuple[str, Sender, str], str]] = {
 }
 #: States in which the order check applies (others: renegotiation, TLS 1.3 protected...).
 _CHECKED_STATES: Final = frozenset(state for state, _, _ in TRANSITIONS)
+#: parse contexts by (version, suite): immutable, and a capture has a handful
+_CONTEXTS: dict[tuple[int | None, int | None], HandshakeContext] = {}
+_CONTEXTS_MAX: Final = 1024
 
 
 def _visible_message_types(prefix: bytes, record_length: int) -> tuple[int, ...]:
@@ -167,9 +176,10 @@ class ApplicationDataStats:
         self.last_length = length
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageSeen:
-    """One entry of the handshake message list: who, where, what."""
+    """One entry of the handshake message list: who, where, what (not frozen, as the
+    events are not: see :mod:`pcaptls.tls.events`)."""
 
     side: Sender
     frame: int
@@ -198,12 +208,12 @@ class TlsConnection:
 
     # Slots: a capture keeps one of these per open connection (thousands at once).
     __slots__ = (
-        "_dirs", "_swap", "alerts", "app_data", "ccs_seen", "certificate_request",
-        "client_certificates", "client_hello", "client_hellos", "events", "first_frame",
-        "hello_retry_request", "hello_sender", "keep_events", "key_provider", "keys",
-        "last_handshake_frame", "messages", "not_tls", "server_certificates", "server_hello",
-        "server_key_exchange", "ssl2_cipher_kind", "ssl2_client_hello", "ssl2_server_hello",
-        "state",
+        "_dirs", "_swap", "_version", "_version_of", "alerts", "app_data", "ccs_seen",
+        "certificate_request", "client_certificates", "client_hello", "client_hellos", "events",
+        "first_frame", "hello_retry_request", "hello_sender", "keep_events", "key_provider",
+        "keys", "last_handshake_frame", "messages", "not_tls", "server_certificates",
+        "server_hello", "server_key_exchange", "ssl2_cipher_kind", "ssl2_client_hello",
+        "ssl2_server_hello", "state",
     )
 
     def __init__(self, key_provider: KeyProvider | None = None, *, keep_events: bool = True) -> None:
@@ -237,6 +247,8 @@ class TlsConnection:
         self.ccs_seen: dict[Sender, int | None] = {"client": None, "server": None}
         self.first_frame: int | None = None
         self.last_handshake_frame: int | None = None
+        self._version_of: ServerHello | None = None  # the hello ``_version`` was read from
+        self._version = 0
 
     # -- feeding -----------------------------------------------------------------------
 
@@ -275,9 +287,14 @@ class TlsConnection:
     def _run(self, side: Sender, revents: list[RecordEvent]) -> list[TlsEvent]:
         out: list[TlsEvent] = []
         for ev in revents:
-            role = self._role(side)
+            role = _OTHER[side] if self._swap else side  # _role(), inline: it may change
             try:
-                self._record_event(role, ev, out)
+                if type(ev) is Record:  # _record_event() for the common case, inline
+                    self._record(role, ev, out)
+                    d = self._dirs[role]
+                    d.reader.skip_bodies = d.protected and d.decryptor is None
+                else:
+                    self._record_event(role, ev, out)
             except TlsDecodeError as exc:  # safety net: every decode error becomes evidence
                 frame = getattr(ev, "frame", 0)
                 out.append(MalformedEvent(role, frame, getattr(ev, "time_ns", 0), "record",
@@ -320,32 +337,32 @@ class TlsConnection:
         d = self._dirs[role]
         ctype = rec.content_type
         if rec.damaged and d.protected and not (
-                ctype == ContentType.handshake and is_tls13(self.version)):
+                ctype == _CT_HANDSHAKE and is_tls13(self.version)):
             # Type and length are all we need. (TLS 1.3 protects nothing as handshake: a
             # cut handshake record there began before the keys changed.)
             self._protected_record(role, rec, out)
             return
-        if rec.damaged and ctype == ContentType.application_data:
+        if rec.damaged and ctype == _CT_APPLICATION_DATA:
             self.app_data[role].add(rec.length, rec.frame)
             return
         if rec.damaged or (rec.fragment is None and not d.protected):
             starts_message = not d.handshake_buf
             d.handshake_buf.clear()
             types: tuple[int, ...] = ()
-            if ctype == ContentType.handshake and starts_message:
+            if ctype == _CT_HANDSHAKE and starts_message:
                 types = _visible_message_types(rec.visible, rec.length)
             out.append(DamagedRecordEvent(role, rec.frame, rec.time_ns, ctype, rec.length, types))
             return
         # RFC 8446 §5: protected records are application_data; CCS stays plain, and a
         # client may still send a plaintext alert before switching keys.
-        tls13_plain = ctype == ContentType.change_cipher_spec or (
-            ctype == ContentType.alert and rec.length == 2)
+        tls13_plain = ctype == _CT_CHANGE_CIPHER_SPEC or (
+            ctype == _CT_ALERT and rec.length == 2)
         if d.midstream and not d.midstream_decided:
             # Picked up mid-stream: unless the first record starts a hello (a protocol
             # prefix like PostgreSQL's SSLRequest), the handshake is behind us.
             d.midstream_decided = True
             frag = rec.fragment or b""
-            hello = ctype == ContentType.handshake and frag[:1] in (b"\x01", b"\x02") and (
+            hello = ctype == _CT_HANDSHAKE and frag[:1] in (b"\x01", b"\x02") and (
                 len(frag) >= 4 and int.from_bytes(frag[1:4], "big") >= 38)
             d.protected = not hello
             d.midstream = not hello
@@ -369,18 +386,18 @@ class TlsConnection:
     def _protected_record(self, role: Sender, rec: Record, out: list[TlsEvent]) -> None:
         d = self._dirs[role]
         ctype = rec.content_type
-        if ctype == ContentType.handshake:
+        if ctype == _CT_HANDSHAKE:
             out.append(EncryptedHandshakeEvent(role, rec.frame, rec.time_ns, rec.version, rec.length))
             self._step(role, "encrypted_handshake", rec.frame, rec.time_ns, out)
             self.last_handshake_frame = rec.frame
             self.messages.append(MessageSeen(role, rec.frame, "encrypted_handshake"))
-        elif ctype == ContentType.alert:
+        elif ctype == _CT_ALERT:
             ev = AlertEvent(role, rec.frame, rec.time_ns, rec.version, None, None, encrypted=True)
             self.alerts.append(ev)
             out.append(ev)
-        elif ctype == ContentType.heartbeat:
+        elif ctype == _CT_HEARTBEAT:
             out.append(HeartbeatEvent(role, rec.frame, rec.time_ns, None, None, True))
-        elif ctype == ContentType.change_cipher_spec:
+        elif ctype == _CT_CHANGE_CIPHER_SPEC:
             out.append(ChangeCipherSpecEvent(role, rec.frame, rec.time_ns, rec.version))
         elif is_tls13(self.version) and not d.handshake_done and not d.midstream:
             # TLS 1.3 without keys: the server's records up to the client's first
@@ -403,10 +420,16 @@ class TlsConnection:
     def _plaintext(self, role: Sender, ctype: int, version: int, data: bytes, frame: int,
                    time_ns: int, out: list[TlsEvent], *, decrypted: bool) -> None:
         d = self._dirs[role]
-        if ctype == ContentType.handshake:
-            d.handshake_buf += data
-            msgs, used = split_handshake(bytes(d.handshake_buf))
-            del d.handshake_buf[:used]
+        if ctype == _CT_HANDSHAKE:
+            if not d.handshake_buf and type(data) is bytes:
+                # Nothing pending: cut the record itself, buffer only an unfinished tail.
+                msgs, used = split_handshake(data)
+                if used < len(data):
+                    d.handshake_buf += data[used:]
+            else:
+                d.handshake_buf += data
+                msgs, used = split_handshake(bytes(d.handshake_buf))
+                del d.handshake_buf[:used]
             for msg_type, body in msgs:
                 self._handshake(role, msg_type, body, version, frame, time_ns, out, decrypted)
             if len(d.handshake_buf) >= 4:
@@ -416,13 +439,13 @@ class TlsConnection:
                                               f"handshake message claims {claimed} bytes",
                                               None, d.handshake_buf[0]))
                     d.handshake_buf.clear()
-        elif ctype == ContentType.change_cipher_spec:
+        elif ctype == _CT_CHANGE_CIPHER_SPEC:
             if data != b"\x01":
                 out.append(MalformedEvent(role, frame, time_ns, "record",
                                           f"ChangeCipherSpec body {data[:8].hex()}"))
             out.append(ChangeCipherSpecEvent(role, frame, time_ns, version))
             self._change_cipher_spec(role, frame, time_ns, out)
-        elif ctype == ContentType.alert:
+        elif ctype == _CT_ALERT:
             if len(data) != 2 and not decrypted:
                 # Not a plaintext alert (RFC 8446 §6: level + description): it is protected
                 # by keys we did not see start (renegotiation, a mid-stream pick-up).
@@ -435,11 +458,11 @@ class TlsConnection:
                                 encrypted=decrypted, decrypted=decrypted)
                 self.alerts.append(ev)
                 out.append(ev)
-        elif ctype == ContentType.application_data:
+        elif ctype == _CT_APPLICATION_DATA:
             if decrypted:
                 out.append(ApplicationDataEvent(role, frame, time_ns, data))
             self.app_data[role].add(len(data), frame)
-        elif ctype == ContentType.heartbeat:
+        elif ctype == _CT_HEARTBEAT:
             r = Reader(data)
             try:
                 out.append(HeartbeatEvent(role, frame, time_ns, r.uint8(), r.uint16(), False))
@@ -490,7 +513,13 @@ class TlsConnection:
 
     def _context(self) -> HandshakeContext:
         sh = self.server_hello
-        return HandshakeContext(self.version, sh.cipher_suite if sh else None)
+        key = (self.version, sh.cipher_suite if sh else None)
+        ctx = _CONTEXTS.get(key)
+        if ctx is None:
+            if len(_CONTEXTS) >= _CONTEXTS_MAX:
+                _CONTEXTS.clear()
+            ctx = _CONTEXTS[key] = HandshakeContext(*key)
+        return ctx
 
     def _handshake(self, role: Sender, msg_type: int, body: bytes, version: int, frame: int,
                    time_ns: int, out: list[TlsEvent], decrypted: bool) -> None:
@@ -565,8 +594,9 @@ class TlsConnection:
             self.ccs_seen[role] = frame
         self.messages.append(MessageSeen(role, frame, _CCS))
         self.last_handshake_frame = frame
-        key_exchanged = any(m.name == "client_key_exchange" for m in self.messages)
-        if (self.server_hello is None and not key_exchanged) or is_tls13(self.version):
+        if ((self.server_hello is None and not any(m.name == "client_key_exchange"
+                                                  for m in self.messages))
+                or is_tls13(self.version)):
             # Before the server answered (a TLS 1.3 client's compatibility CCS, RFC 8446
             # §D.4) or anywhere in TLS 1.3: no key change. (A client CCS after its
             # ClientKeyExchange does change keys even when the server side is not captured.)
@@ -615,8 +645,12 @@ class TlsConnection:
     @property
     def version(self) -> int | None:
         """Negotiated version: ServerHello's supported_versions, else its legacy_version."""
-        if self.server_hello is not None:
-            return self.server_hello.selected_version
+        sh = self.server_hello
+        if sh is not None:
+            if sh is not self._version_of:  # asked for every record: found once per hello
+                self._version_of = sh
+                self._version = sh.selected_version
+            return self._version
         if self.ssl2_server_hello is not None:
             return 0x0002
         return None

@@ -429,8 +429,26 @@ class NullCipherSessionKeys:
         return NullCipherDecryptor(self._mac_length) if epoch == "application" else None
 
 
+#: (version, suite) -> the MAC length of a NULL-cipher suite, or None: asked at every
+#: TLS <= 1.2 handshake without a key, and a handful of pairs make a capture
+_NULL_MAC: dict[tuple[int, int], int | None] = {}
+_NULL_MAC_MAX = 4096
+
+
 def null_cipher_keys(version: int, cipher_suite: int) -> NullCipherSessionKeys | None:
     """Keys for reading a TLS ≤ 1.2 session whose suite encrypts nothing; else ``None``."""
+    key = (version, cipher_suite)
+    if key in _NULL_MAC:
+        mac_length = _NULL_MAC[key]
+    else:
+        mac_length = _null_mac_length(version, cipher_suite)
+        if len(_NULL_MAC) >= _NULL_MAC_MAX:
+            _NULL_MAC.clear()
+        _NULL_MAC[key] = mac_length
+    return NullCipherSessionKeys(mac_length) if mac_length is not None else None
+
+
+def _null_mac_length(version: int, cipher_suite: int) -> int | None:
     from pcaptls.tls.registry import cipher_suite_name
 
     if is_tls13(version) or version < 0x0300:
@@ -441,4 +459,4 @@ def null_cipher_keys(version: int, cipher_suite: int) -> NullCipherSessionKeys |
         return None
     if params.bulk_cipher_algorithm.value != "null" or params.mac_algorithm is None:
         return None
-    return NullCipherSessionKeys(params.mac_length)
+    return params.mac_length

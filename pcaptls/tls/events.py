@@ -3,6 +3,10 @@
 ``side`` is the TLS role ("client" = the ClientHello sender) once a ClientHello was
 seen, else the side label the bytes were fed with. ``frame`` is the frame that
 completed the record or message (as tshark reports it).
+
+Events are values: nothing changes one once it is made. They are not frozen
+dataclasses all the same, because one is made per record or message of every
+handshake, and a frozen dataclass's ``__init__`` costs several times as much.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pcaptls.tls.sslv2 import Ssl2Message
 _LEVELS = {1: "warning", 2: "fatal"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandshakeEvent:
     """A handshake message in the clear (or decrypted with a key log: ``decrypted``)."""
 
@@ -30,7 +34,7 @@ class HandshakeEvent:
     decrypted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ssl2Event:
     """An SSLv2 record: a cleartext message, or ``Ssl2Other`` once encrypted."""
 
@@ -41,7 +45,7 @@ class Ssl2Event:
     encrypted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChangeCipherSpecEvent:
     side: Sender
     frame: int
@@ -49,7 +53,7 @@ class ChangeCipherSpecEvent:
     record_version: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertEvent:
     """An alert; ``level``/``description`` are None when it is encrypted and not decrypted."""
 
@@ -71,7 +75,7 @@ class AlertEvent:
         return f"{self.side}:{level}:{alert_name(self.description)}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EncryptedHandshakeEvent:
     """A protected record that carries handshake messages we cannot read.
 
@@ -86,7 +90,7 @@ class EncryptedHandshakeEvent:
     inferred: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApplicationDataEvent:
     """Decrypted application data (the SIP layer reads ``data``)."""
 
@@ -96,7 +100,7 @@ class ApplicationDataEvent:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeartbeatEvent:
     side: Sender
     frame: int
@@ -106,7 +110,7 @@ class HeartbeatEvent:
     encrypted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NotTlsEvent:
     """The first bytes of this side are not TLS (plain SIP on a TLS port, say)."""
 
@@ -116,7 +120,7 @@ class NotTlsEvent:
     first_bytes: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResyncEvent:
     """Bytes skipped to find a record header: a mid-stream start, a gap, a broken header."""
 
@@ -127,7 +131,7 @@ class ResyncEvent:
     skipped: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GapEvent:
     """Bytes of this side missing from the capture."""
 
@@ -137,7 +141,7 @@ class GapEvent:
     inside_record: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DamagedRecordEvent:
     """A record cut by a gap (missing segment, snap length). For a cleartext handshake
     record, ``message_types`` lists the message headers visible before the cut."""
@@ -150,7 +154,7 @@ class DamagedRecordEvent:
     message_types: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MalformedEvent:
     """Evidence for TLS_MALFORMED: a record, message or order that breaks the protocol.
 

@@ -451,9 +451,19 @@ def parse_extensions(r: Reader, ctx: ExtContext) -> tuple[Extension, ...]:
     block = r.block(2, "extensions")
     out = []
     seen = _SEEN
-    while not block.eof():
-        ext_type = block.uint16("extension_type")
-        data = block.vector(2, "extension_data")
+    buf, pos, end = block.data, block.pos, block.end
+    while pos < end:
+        if pos + 4 <= end and pos + 4 + ((buf[pos + 2] << 8) | buf[pos + 3]) <= end:
+            # The header read by hand (this runs for every extension of every hello).
+            n = (buf[pos + 2] << 8) | buf[pos + 3]
+            ext_type = (buf[pos] << 8) | buf[pos + 1]
+            data = bytes(buf[pos + 4 : pos + 4 + n])
+            pos += 4 + n
+        else:  # it does not fit: the reader says what is wrong, and where
+            block.pos = pos
+            ext_type = block.uint16("extension_type")
+            data = block.vector(2, "extension_data")
+            pos = block.pos
         if ext_type in FRESH_EACH_TIME:
             out.append(_extension(ext_type, data, ctx))
             continue
@@ -465,6 +475,7 @@ def parse_extensions(r: Reader, ctx: ExtContext) -> tuple[Extension, ...]:
                 seen.clear()
             seen[key] = ext
         out.append(ext)
+    block.pos = pos
     return tuple(out)
 
 

@@ -14,6 +14,8 @@ from typing import Final
 
 from pcaptls.tls.buffer import Reader, TlsDecodeError
 from pcaptls.tls.extensions import (
+    FRESH_EACH_TIME,
+    ExtContext,
     Extension,
     ExtensionValue,
     KeyShareClientHello,
@@ -40,6 +42,14 @@ HELLO_RETRY_REQUEST_RANDOM: Final = bytes.fromhex(
 _ET = ExtensionType
 #: key_share's number in TLS 1.3 drafts before 23.
 DRAFT_KEY_SHARE: Final = 0x0028
+# Extension numbers as plain ints (an enum member costs a descriptor call per lookup).
+_APPLICATION_LAYER_PROTOCOL_NEGOTIATION: Final = int(_ET.application_layer_protocol_negotiation)
+_KEY_SHARE: Final = int(_ET.key_share)
+_PRE_SHARED_KEY: Final = int(_ET.pre_shared_key)
+_SERVER_NAME: Final = int(_ET.server_name)
+_SIGNATURE_ALGORITHMS: Final = int(_ET.signature_algorithms)
+_SUPPORTED_GROUPS: Final = int(_ET.supported_groups)
+_SUPPORTED_VERSIONS: Final = int(_ET.supported_versions)
 
 
 def is_tls13(version: int | None) -> bool:
@@ -61,11 +71,13 @@ class _HasExtensions:
 
     def ext(self, ext_type: int) -> ExtensionValue | None:
         """The typed value of an extension, if sent and parsed."""
-        found = find(self.extensions, ext_type)
-        return found.value if found is not None else None
+        for e in self.extensions:  # find(), written out: properties call this a lot
+            if e.type == ext_type:
+                return e.value
+        return None
 
     def has_ext(self, ext_type: int) -> bool:
-        return find(self.extensions, ext_type) is not None
+        return any(e.type == ext_type for e in self.extensions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,37 +99,37 @@ class ClientHello(_HasExtensions):
 
     @property
     def server_name(self) -> str | None:
-        v = self.ext(_ET.server_name)
+        v = self.ext(_SERVER_NAME)
         return v.host_name if isinstance(v, ServerNameList) else None
 
     @property
     def supported_versions(self) -> tuple[int, ...] | None:
-        v = self.ext(_ET.supported_versions)
+        v = self.ext(_SUPPORTED_VERSIONS)
         return v.versions if isinstance(v, SupportedVersions) else None
 
     @property
     def supported_groups(self) -> tuple[int, ...] | None:
-        v = self.ext(_ET.supported_groups)
+        v = self.ext(_SUPPORTED_GROUPS)
         return v.groups if isinstance(v, NamedGroupList) else None
 
     @property
     def signature_algorithms(self) -> tuple[int, ...] | None:
-        v = self.ext(_ET.signature_algorithms)
+        v = self.ext(_SIGNATURE_ALGORITHMS)
         return v.schemes if isinstance(v, SignatureSchemeList) else None
 
     @property
     def alpn_protocols(self) -> tuple[str, ...] | None:
-        v = self.ext(_ET.application_layer_protocol_negotiation)
+        v = self.ext(_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
         return v.protocols if isinstance(v, ProtocolNameList) else None
 
     @property
     def key_share_groups(self) -> tuple[int, ...] | None:
-        v = self.ext(_ET.key_share) or self.ext(DRAFT_KEY_SHARE)
+        v = self.ext(_KEY_SHARE) or self.ext(DRAFT_KEY_SHARE)
         return tuple(s.group for s in v.client_shares) if isinstance(v, KeyShareClientHello) else None
 
     @property
     def psk_identities(self) -> int | None:
-        v = self.ext(_ET.pre_shared_key)
+        v = self.ext(_PRE_SHARED_KEY)
         return len(v.identities) if isinstance(v, OfferedPsks) else None
 
 
@@ -140,17 +152,17 @@ class ServerHello(_HasExtensions):
     @property
     def selected_version(self) -> int:
         """RFC 8446 §4.2.1: supported_versions wins over legacy_version."""
-        v = self.ext(_ET.supported_versions)
+        v = self.ext(_SUPPORTED_VERSIONS)
         return v.version if isinstance(v, SelectedVersion) else self.legacy_version
 
     @property
     def alpn_protocol(self) -> str | None:
-        v = self.ext(_ET.application_layer_protocol_negotiation)
+        v = self.ext(_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
         return v.protocols[0] if isinstance(v, ProtocolNameList) and v.protocols else None
 
     @property
     def key_share_group(self) -> int | None:
-        v = self.ext(_ET.key_share) or self.ext(DRAFT_KEY_SHARE)
+        v = self.ext(_KEY_SHARE) or self.ext(DRAFT_KEY_SHARE)
         if isinstance(v, KeyShareServerHello):
             return v.server_share.group
         if isinstance(v, KeyShareHelloRetryRequest):
@@ -159,7 +171,7 @@ class ServerHello(_HasExtensions):
 
     @property
     def selected_psk(self) -> int | None:
-        v = self.ext(_ET.pre_shared_key)
+        v = self.ext(_PRE_SHARED_KEY)
         return v.selected_identity if isinstance(v, SelectedPsk) else None
 
 
@@ -348,13 +360,35 @@ def _cipher_suites(r: Reader) -> tuple[int, ...]:
     return suites
 
 
+#: what follows the session id of a hello (suites, compression, extensions), parsed, by
+#: those bytes: a client offers the same each time, and a server answers the same, but for
+#: fresh key shares or tickets (hellos with those are not remembered: they never repeat)
+_HELLOS: dict[tuple[str, int, bytes], tuple[object, object, tuple[Extension, ...]]] = {}
+_HELLOS_MAX: Final = 1024
+
+
+def _remember_hello(key: tuple[str, int, bytes], r: Reader,
+                    parsed: tuple[object, object, tuple[Extension, ...]]) -> None:
+    """Remember a hello's parsed rest when it took all the body and holds nothing fresh."""
+    if r.pos == r.end and not any(e.data and e.type in FRESH_EACH_TIME for e in parsed[2]):
+        if len(_HELLOS) >= _HELLOS_MAX:
+            _HELLOS.clear()
+        _HELLOS[key] = parsed
+
+
 def _client_hello(r: Reader, ctx: HandshakeContext) -> ClientHello:
     version = r.uint16("legacy_version")
     random = r.raw(32, "random")
     session_id = r.vector(1, "legacy_session_id")
+    key = ("client_hello", version, bytes(r.data[r.pos:r.end]))
+    found = _HELLOS.get(key)
+    if found is not None:
+        r.pos = r.end
+        return ClientHello(version, random, session_id, *found)  # type: ignore[arg-type]
     suites = _cipher_suites(r)
     compression = r.uint8_list(1, "legacy_compression_methods")
     extensions = parse_extensions(r, "client_hello")
+    _remember_hello(key, r, (suites, compression, extensions))
     return ClientHello(version, random, session_id, suites, compression, extensions)
 
 
@@ -365,13 +399,20 @@ def _server_hello(r: Reader, ctx: HandshakeContext) -> ServerHello:
         session_id = b""  # TLS 1.3 drafts before 22 had no legacy_session_id_echo
     else:
         session_id = r.vector(1, "legacy_session_id_echo")
+    hrr = random == HELLO_RETRY_REQUEST_RANDOM
+    ext_ctx: ExtContext = "hello_retry_request" if hrr else "server_hello"
+    key = (ext_ctx, version, bytes(r.data[r.pos:r.end]))
+    found = _HELLOS.get(key)
+    if found is not None:
+        r.pos = r.end
+        return ServerHello(version, random, session_id, *found)  # type: ignore[arg-type]
     suite = r.uint16("cipher_suite")
     if version >> 8 == 0x7F and version < 0x7F16:
         compression = 0
     else:
         compression = r.uint8("legacy_compression_method")
-    hrr = random == HELLO_RETRY_REQUEST_RANDOM
-    extensions = parse_extensions(r, "hello_retry_request" if hrr else "server_hello")
+    extensions = parse_extensions(r, ext_ctx)
+    _remember_hello(key, r, (suite, compression, extensions))
     return ServerHello(version, random, session_id, suite, compression, extensions)
 
 
@@ -515,7 +556,7 @@ def _certificate_request(r: Reader, ctx: HandshakeContext) -> CertificateRequest
     if is_tls13(ctx.version):
         context = r.vector(1, "certificate_request_context")
         exts = parse_extensions(r, "certificate_request")
-        found = find(exts, _ET.signature_algorithms)
+        found = find(exts, _SIGNATURE_ALGORITHMS)
         algs = found.value.schemes if found and isinstance(found.value, SignatureSchemeList) else None
         return CertificateRequest(certificate_request_context=context, extensions=exts,
                                   signature_algorithms=algs)
@@ -565,19 +606,49 @@ _PARSERS: Final[dict[int, Callable[[Reader, HandshakeContext], HandshakeMessage]
 }
 
 
+#: message types whose bodies repeat from connection to connection (a server sends the
+#: same chain, the same CA names, the same staple to every client), parsed once per body
+#: and context: :data:`_REPEATED`; hellos and key exchanges carry fresh randoms and keys
+REPEATING: Final = frozenset({
+    HandshakeType.certificate, HandshakeType.certificate_request,
+    HandshakeType.server_hello_done, HandshakeType.encrypted_extensions,
+    HandshakeType.compressed_certificate, HandshakeType.certificate_status,
+})
+_REPEATED: dict[tuple[int, bytes, HandshakeContext], HandshakeMessage] = {}
+_REPEATED_MAX: Final = 256
+_TYPE_NAMES: Final = {int(t): t.name for t in HandshakeType}
+
+
 def parse_handshake(
     msg_type: int, body: bytes, ctx: HandshakeContext = HandshakeContext()
 ) -> HandshakeMessage:
     """One handshake message body (without its 4-byte header) to a typed message.
 
     Raises :class:`TlsDecodeError` (with the offset in ``body``) when it is malformed.
+    Messages of the :data:`REPEATING` types are immutable and shared: the same body in
+    the same context gives the same object while it is remembered.
     """
     parser = _PARSERS.get(msg_type)
     if parser is None:
         return UnknownHandshake(msg_type, body)
+    if msg_type in REPEATING:
+        key = (msg_type, bytes(body), ctx)
+        msg = _REPEATED.get(key)
+        if msg is None:
+            msg = _parse(parser, msg_type, body, ctx)
+            if len(_REPEATED) >= _REPEATED_MAX:
+                _REPEATED.clear()
+            _REPEATED[key] = msg
+        return msg
+    return _parse(parser, msg_type, body, ctx)
+
+
+def _parse(parser: Callable[[Reader, HandshakeContext], HandshakeMessage], msg_type: int,
+           body: bytes, ctx: HandshakeContext) -> HandshakeMessage:
     r = Reader(body)
     msg = parser(r, ctx)
-    r.expect_end(HandshakeType(msg_type).name)
+    if r.pos != r.end:
+        r.expect_end(_TYPE_NAMES[msg_type])
     return msg
 
 

@@ -24,10 +24,13 @@ KEEP_SMALL_BODY: Final = 8
 VISIBLE_PREFIX: Final = 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     """One TLSPlaintext/TLSCiphertext. ``fragment`` is None when its body was not kept
-    (protected and not decrypted) or was damaged by a gap (``damaged``)."""
+    (protected and not decrypted) or was damaged by a gap (``damaged``).
+
+    Not changed once made, but not frozen: one is made per record, and a frozen
+    dataclass's ``__init__`` costs five times as much."""
 
     content_type: int
     version: int
@@ -194,17 +197,57 @@ class RecordReader:
                 out.append(self._finish_pending())
             if not data:
                 return out
-        if self.mode == "tls" and not self._buf and self._pending is None:
-            # Whole records in this chunk need not pass through the buffer (most do).
-            used = self._whole_records(data if type(data) is bytes else bytes(data), frame,
-                                       time_ns, out)
-            if used:
-                self._buf_offset += used
-                self._trim_marks()
-                data = data[used:]
+        if (self.mode == "detect" and not self._buf and len(data) >= 3
+                and data[0] in TLS_CONTENT_TYPES and data[1] == 3 and data[2] <= 4):
+            self.mode = "tls"  # what _detect() decides on these bytes, decided here
+        if self.mode == "tls" and self._pending is None:
+            if self._buf:
+                # A record begun in earlier chunks and ended in this one: completed
+                # without copying this chunk into the buffer (as _tls_record would cut it).
+                used = self._complete_buffered(data, out)
+                if used:
+                    if used == len(data):
+                        return out
+                    data = data[used:]
+            if not self._buf:
+                # Whole records in this chunk need not pass through the buffer (most do).
+                used = self._whole_records(data if type(data) is bytes else bytes(data), frame,
+                                           time_ns, out)
+                if used:
+                    self._buf_offset += used
+                    self._trim_marks()
+                    if used == len(data):
+                        return out  # nothing left for the buffer
+                    data = data[used:]
         self._buf += data
         self._parse(out)
         return out
+
+    def _complete_buffered(self, data: bytes, out: list[RecordEvent]) -> int:
+        """If the buffer holds the start of a record (kept whole, not skipped) that ``data``
+        completes: cut it as :meth:`_tls_record` would after ``_buf += data``; the bytes of
+        ``data`` it took (0: nothing done, the general way decides)."""
+        buf = self._buf
+        n = len(buf)
+        if n < 5 or buf[0] not in TLS_CONTENT_TYPES or buf[1] != 3:
+            return 0
+        length = (buf[3] << 8) | buf[4]
+        if self.skip_bodies and length > KEEP_SMALL_BODY:
+            return 0
+        need = 5 + length - n
+        if need <= 0 or need > len(data):
+            return 0
+        ctype, version = buf[0], (3 << 8) | buf[2]
+        offset = self._buf_offset
+        frame, time_ns = self._frame_at(offset + 5 + length)
+        frame0 = self._frame_at(offset + 1)[0]
+        fragment = bytes(buf[5:]) + bytes(data[:need])
+        buf.clear()
+        self._buf_offset = offset + 5 + length
+        self._trim_marks()
+        self.records_seen += 1
+        out.append(Record(ctype, version, length, fragment, offset, frame, time_ns, frame0))
+        return need
 
     def _whole_records(self, data: bytes, frame: int, time_ns: int, out: list[RecordEvent]) -> int:
         """Cut the complete, well-formed records at the start of ``data`` (the buffer being

@@ -245,23 +245,47 @@ class _Cache:
         self._size = size
         self._items: OrderedDict[str, CertificateFacts] = OrderedDict()
         self._lock = threading.Lock()
+        #: the same facts by the DER itself, asked first: a capture's certificates are one
+        #: bytes object each (see pcaptls.tls.messages), whose hash Python keeps, so this
+        #: spares the SHA-256 of every certificate of every connection
+        self._by_der: dict[bytes, CertificateFacts] = {}
 
     def get(self, der: bytes) -> CertificateFacts:
+        hit = self._by_der.get(der)
+        if hit is not None:
+            return hit
         sha256 = hashlib.sha256(der).hexdigest()
         with self._lock:
             hit = self._items.get(sha256)
             if hit is not None:
                 self._items.move_to_end(sha256)
-                return hit
-        facts = _parse(der, sha256, hashlib.sha1(der).hexdigest())
+        if hit is None:
+            facts = _parse(der, sha256, hashlib.sha1(der).hexdigest())
+            with self._lock:
+                self._items[sha256] = facts
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        else:
+            facts = hit
         with self._lock:
-            self._items[sha256] = facts
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            if len(self._by_der) >= self._size:
+                self._by_der.clear()
+            self._by_der[facts.der] = facts  # (equal to der: no second copy of the bytes)
         return facts
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._by_der.clear()
 
 
 _CACHE = _Cache(CACHE_SIZE)
+
+
+def parsed_facts(der: bytes) -> CertificateFacts:
+    """Facts about one DER certificate but the days left (those depend on a time): the
+    same object for the same certificate while it is remembered."""
+    return _CACHE.get(bytes(der))
 
 
 def certificate_facts(der: bytes, *, at_ns: int, today: datetime | None = None) -> CertificateFacts:

@@ -268,16 +268,38 @@ def verify_chain(chain: Sequence[bytes], *, role: Role, identity: str | None, at
                             identity=identity)
     if not cache:
         return _verify(chain, role, identity, at, trust, check_hostname)[0]
+    verdict, hit, _ = _remembered(chain, role, identity, at, trust, check_hostname)
+    return replace(verdict, at=at) if hit else verdict
+
+
+def remembered_verdict(chain: Sequence[bytes], *, role: Role, identity: str | None,
+                       at: datetime, trust: TrustStore, check_hostname: bool = True
+                       ) -> tuple[ChainVerdict, bool]:
+    """:func:`verify_chain` (with its cache) for a non-empty chain and an aware ``at``, but
+    a remembered verdict comes back as it was remembered: its ``at`` is the time it was
+    first judged (every other field is what judging at ``at`` gives). The flag says
+    whether the verdict is remembered: then the same chain judged the same way while the
+    verdict holds gets the same object, on which a caller may key work of its own."""
+    verdict, hit, kept = _remembered(chain, role, identity, at, trust, check_hostname)
+    return verdict, hit or kept
+
+
+def _remembered(chain: Sequence[bytes], role: Role, identity: str | None, at: datetime,
+                trust: TrustStore, check_hostname: bool) -> tuple[ChainVerdict, bool, bool]:
+    """The verdict, from the cache or judged (and remembered when it may be); whether it
+    came from the cache; whether the cache holds it now."""
     key: _VerdictKey = (tuple(bytes(d) for d in chain), role, identity, check_hostname, trust)
     hit = _VERDICTS.get(key)
     if hit is not None and hit[0] < at < hit[1]:
-        return replace(hit[2], at=at)
+        return hit[2], True, True
     verdict, window = _verify(chain, role, identity, at, trust, check_hostname)
-    if window is not None and not any(p.code == "expired" for p in verdict.problems):
-        _VERDICTS[key] = (window[0], window[1], verdict)
-        if len(_VERDICTS) > VERDICT_CACHE_SIZE:
-            _VERDICTS.pop(next(iter(_VERDICTS)), None)  # the oldest
-    return verdict
+    if window is None or any(p.code == "expired" for p in verdict.problems):
+        return verdict, False, False
+    _VERDICTS[key] = (window[0], window[1], verdict)
+    if len(_VERDICTS) > VERDICT_CACHE_SIZE:
+        _VERDICTS.pop(next(iter(_VERDICTS)), None)  # the oldest
+    kept = _VERDICTS.get(key)
+    return verdict, False, kept is not None and kept[2] is verdict
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -84,3 +84,71 @@ def test_captured_chains_cached_as_verified(cap: str) -> None:
 def test_the_cache_is_hit_inside_a_window(pki_trust: TrustStore) -> None:
     """Not a vacuous comparison: between two boundaries the second call is a hit."""
     assert _compare(sent_chain("leaf"), "server", "sip.example.test", pki_trust) > 5
+
+
+@pytest.mark.parametrize("name", ["leaf", "expired", "not-yet-valid", "no-intermediate", "wildcard"])
+def test_remembered_verdicts_are_verify_chains(name: str, pki_trust: TrustStore) -> None:
+    """:func:`remembered_verdict` gives what verifying anew gives (but ``at``, which is the
+    time a remembered verdict was first judged), at every time of :func:`_times`, in time
+    order and back; a remembered one comes back as the same object at the same time."""
+    from dataclasses import replace
+
+    from pcaptls.x509.verify import remembered_verdict
+
+    chain = sent_chain(name)
+    verify._VERDICTS.clear()
+    times = _times(chain, pki_trust)
+    remembered_count = 0
+    for at in [*times, *reversed(times)]:
+        verdict, remembered = remembered_verdict(chain, role="server", identity="sip.example.test",
+                                                 at=at, trust=pki_trust)
+        fresh = verify_chain(chain, role="server", identity="sip.example.test", at=at,
+                             trust=pki_trust, cache=False)
+        assert replace(verdict, at=at) == fresh, at
+        again, _ = remembered_verdict(chain, role="server", identity="sip.example.test", at=at,
+                                      trust=pki_trust)
+        assert (again is verdict) == remembered, at
+        remembered_count += remembered
+    assert remembered_count > len(times) / 2
+
+
+def test_a_remembered_verdict_is_one_object_until_a_boundary(pki_trust: TrustStore) -> None:
+    from pcaptls.x509.verify import remembered_verdict
+
+    chain = sent_chain("leaf")
+    leaf = load_certificate(chain[0])
+    assert leaf is not None
+    start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
+    verify._VERDICTS.clear()
+    a, kept_a = remembered_verdict(chain, role="server", identity="sip.example.test",
+                                   at=start + timedelta(days=1), trust=pki_trust)
+    b, kept_b = remembered_verdict(chain, role="server", identity="sip.example.test",
+                                   at=start + timedelta(days=2), trust=pki_trust)
+    assert kept_a and kept_b and a is b
+    # another identity, another hostname setting: another verdict
+    c, _ = remembered_verdict(chain, role="server", identity="other.example.test",
+                              at=start + timedelta(days=2), trust=pki_trust)
+    d, _ = remembered_verdict(chain, role="server", identity="sip.example.test",
+                              at=start + timedelta(days=2), trust=pki_trust, check_hostname=False)
+    assert c is not a and d is not a
+    # after notAfter: expired verdicts name the time and are never remembered
+    e, kept_e = remembered_verdict(chain, role="server", identity="sip.example.test",
+                                   at=end + timedelta(days=3), trust=pki_trust)
+    f, kept_f = remembered_verdict(chain, role="server", identity="sip.example.test",
+                                   at=end + timedelta(days=3), trust=pki_trust)
+    assert e.verdict == "expired" and not kept_e and not kept_f and e is not f
+
+
+def test_parsed_facts_are_the_facts_without_the_days() -> None:
+    """The DER-keyed memory in front of the facts cache gives the facts a fresh parse gives."""
+    from pcaptls.x509 import facts
+
+    for name in ("leaf", "expired", "ecdsa", "cn-only", "sha1"):
+        for der in sent_chain(name):
+            facts._CACHE.clear()
+            fresh = facts.parsed_facts(der)
+            again = facts.parsed_facts(bytes(bytearray(der)))  # equal bytes, another object
+            assert again is fresh
+            dated = facts.certificate_facts(der, at_ns=1_800_000_000 * 10**9)
+            assert facts.dataclasses.replace(dated, days_left_at_capture=None,
+                                             days_left_today=None) == fresh
