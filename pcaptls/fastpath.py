@@ -36,6 +36,8 @@ _M32: Final = 0xFFFFFFFF
 #: IPv4 (no options expected) + TCP from the IP header on: vhl, total length, flags+fragment,
 #: protocol, sequence number, data offset, flags
 _V4: Final = struct.Struct("!BxHxxHxB2x8x4xI4xBB")
+#: the same from the EtherType on, where the IP header follows it (Ethernet, Linux cooked v1)
+_V4E: Final = struct.Struct("!HBxHxxHxB2x8x4xI4xBB")
 #: IPv6 + TCP from the IP header on: version/class, payload length, next header, sequence
 #: number, data offset, flags
 _V6: Final = struct.Struct("!B3xHBx32x4xI4xBB")
@@ -142,10 +144,12 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
     assert parser is not None  # the caller checked
     unpack = parser.record_struct.unpack_from
     v4 = _V4.unpack_from
+    v4e = _V4E.unpack_from
     v6 = _V6.unpack_from
     mul = parser.ts_mul
     link = parser.link_type
     eto, ipo = LINKS.get(link, (-1, -1))
+    contiguous = ipo == eto + 2
     min_v4 = ipo + 40
     min_v6 = ipo + 60
     max_record = parser.max_record
@@ -196,10 +200,13 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
                 start_ns = t
             key = None
             if incl >= min_v4 and incl == orig and eto >= 0:
-                et = buf[q + eto] << 8 | buf[q + eto + 1]
                 ip = q + ipo
-                if et == 0x0800:
+                if contiguous:  # EtherType and IPv4 + TCP in one go
+                    et, vhl, tot, frag, proto, seq, doff, flags = v4e(buf, q + eto)
+                else:
+                    et = buf[q + eto] << 8 | buf[q + eto + 1]
                     vhl, tot, frag, proto, seq, doff, flags = v4(buf, ip)
+                if et == 0x0800:
                     hl = (doff >> 4) * 4
                     if not (vhl == 0x45 and proto == 6 and not frag & 0x3FFF
                             and tot >= 40 and ipo + tot <= incl and hl >= 20 and 20 + hl <= tot):
@@ -259,7 +266,15 @@ def run_pcap(p: Pipeline, reader: CaptureReader) -> tuple[int, int | None, int |
                                 lane.mark_frame = number
                                 lane.mark_t = t
                                 lane.next_seq = (seq + n) & _M32
-                                lane.d.next_off += n
+                                d = lane.d
+                                d.next_off += n
+                                d.packets += 1
+                                d.bytes += n
+                                conn = lane.conn
+                                conn.last_frame = number
+                                conn.last_time_ns = t
+                                fed += 1
+                                continue
                     elif kind != STOPPED:
                         lane = None
                 if lane is not None:
