@@ -146,6 +146,7 @@ class Generator:
         self.rng = rng = random.Random(args.seed)
         self.ok, self.failed = load_all()
         self.n = args.packets
+        self.link: str = getattr(args, "link", "ethernet")
         self.retx = args.retransmit
         self.fail_rate = args.failed
         self.interval = args.interval
@@ -402,13 +403,16 @@ class Generator:
         written = 0
         n = self.n
         with open(path, "wb", buffering=1 << 20) as f:
-            f.write(_PCAP_HDR.pack(0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+            link = LINK_TYPES[self.link]
+            f.write(_PCAP_HDR.pack(0xA1B2C3D4, 2, 4, 0, 0, 65535, link))
             out: list[bytes] = []
             pkts, events = self.pkts, self.events
             while written < n:
                 until = events[0][0] if events else 1 << 62
                 while pkts and pkts[0][0] <= until and written < n:
                     t, _, frame = pop(pkts)
+                    if link != 1:
+                        frame = cooked(frame, link)
                     t += START_NS
                     out.append(rec(t // SEC, (t % SEC) // 1000, len(frame), len(frame)))
                     out.append(frame)
@@ -427,11 +431,25 @@ class Generator:
         return written
 
 
-def default_name(packets: int, seed: int) -> Path:
+#: --link: what the frames start with (Linux cooked headers are what ``tcpdump -i any`` writes)
+LINK_TYPES = {"ethernet": 1, "sll": 113, "sll2": 276}
+
+
+def cooked(frame: bytes, link: int) -> bytes:
+    """An Ethernet frame with its header replaced by a Linux cooked one (v1, 16 bytes, or
+    v2, 20 bytes), as captured on the way out of the server (packet type 4)."""
+    mac, proto = frame[6:12], frame[12:14]
+    if link == 113:
+        return b"\x00\x04\x00\x01\x00\x06" + mac + b"\x00\x00" + proto + frame[14:]
+    return proto + b"\x00\x00\x00\x00\x00\x02\x00\x01\x04\x06" + mac + b"\x00\x00" + frame[14:]
+
+
+def default_name(packets: int, seed: int, link: str = "ethernet") -> Path:
+    tail = "" if link == "ethernet" else f"-{link}"
     for div, suffix in ((1_000_000, "M"), (1000, "k")):
         if packets >= div and packets % div == 0:
-            return OUT / f"sip-tls-{packets // div}{suffix}-s{seed}.pcap"
-    return OUT / f"sip-tls-{packets}-s{seed}.pcap"
+            return OUT / f"sip-tls-{packets // div}{suffix}-s{seed}{tail}.pcap"
+    return OUT / f"sip-tls-{packets}-s{seed}{tail}.pcap"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -454,12 +472,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stats", action="store_true", help="print what was generated")
     p.add_argument("--lifetime", type=float, default=900.0,
                    help="mean seconds a connection lives")
+    p.add_argument("--link", choices=sorted(LINK_TYPES), default="ethernet",
+                   help="link layer of the frames (sll, sll2: as tcpdump -i any writes them)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    path = args.output or default_name(args.packets, args.seed)
+    path = args.output or default_name(args.packets, args.seed, args.link)
     path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     gen = Generator(args)

@@ -87,3 +87,21 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 
     assert digest(a) == digest(b)
     assert digest(a) != digest(c)
+
+
+@pytest.mark.parametrize("link, encap", [("sll", "Linux cooked-mode capture v1"),
+                                         ("sll2", "Linux cooked-mode capture v2")])
+def test_cooked_link_types_carry_the_same_packets(capture: Path, tmp_path: Path, link: str,
+                                                  encap: str) -> None:
+    """``--link sll|sll2`` writes what ``tcpdump -i any`` would have: tshark names the
+    encapsulation and reads the same IP packets as from the Ethernet capture."""
+    cooked = tmp_path / f"g-{link}.pcap"
+    _generate(cooked, 7, "--connections", "40", "--link", link)
+    info = subprocess.run(["capinfos", "-E", str(cooked)], check=True, capture_output=True,
+                          text=True).stdout
+    assert encap in info
+    fields = ("-T", "fields", "-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src",
+              "-e", "tcp.srcport", "-e", "tcp.seq_raw", "-e", "tcp.len", "-e", "tls.record.content_type")
+    want = _tshark(capture, *fields)
+    assert want.count("\n") == PACKETS
+    assert _tshark(cooked, *fields) == want
