@@ -155,18 +155,28 @@ def _codecs(sample: bytes) -> tuple[Any, Any]:
             zstandard.ZstdDecompressor(dict_data=zd))
 
 
+def _slot(length: int) -> int:
+    """The room a state of ``length`` bytes takes in the file: a multiple of 1 KiB."""
+    return (length + 1023) & ~1023
+
+
 class Freezer:
     """The frozen connections of one pipeline, and the file that holds their state."""
 
     def __init__(self) -> None:
         self.count = 0
-        #: how often connections were frozen and thawed (for the bench)
+        #: how often connections were frozen and thawed
         self.frozen_total = 0
         self.thawed_total = 0
+        #: the most connections frozen at once
+        self.peak = 0
         self._zstd: tuple[Any, Any] | None = None
         self._reducers: dict[type, Any] | None = None
         self._file: Any = None
         self._end = 0
+        #: places in the file a thawed state left, by size class: reused, so the file
+        #: stays the size of the states frozen at once, not of all ever frozen
+        self._free: dict[int, list[int]] = {}
 
     def freeze(self, c: _Conn, lanes: tuple[Lane, Lane]) -> Frozen:
         """Pickle ``c``; point its lanes at stand-ins. The caller removes ``c`` from the
@@ -204,11 +214,16 @@ class Freezer:
         if self._file is None:
             # closed by close(), at the end of the pass (lives across many calls)
             self._file = tempfile.TemporaryFile(prefix="pcaptls-frozen-")  # noqa: SIM115
-        self._file.seek(self._end)
+        size = _slot(len(blob))
+        free = self._free.get(size)
+        if free:
+            fz.offset = free.pop()
+        else:
+            fz.offset = self._end
+            self._end += size
+        self._file.seek(fz.offset)
         self._file.write(blob)
-        fz.offset = self._end
         fz.length = len(blob)
-        self._end += len(blob)
         for lane, side in zip(lanes, fz.sides, strict=True):
             lane.conn = fz  # type: ignore[assignment]
             lane.d = side  # type: ignore[assignment]
@@ -217,6 +232,8 @@ class Freezer:
             lane.frozen = fz
         self.count += 1
         self.frozen_total += 1
+        if self.count > self.peak:
+            self.peak = self.count
         return fz
 
     def thaw(self, fz: Frozen) -> _Conn:
@@ -224,6 +241,7 @@ class Freezer:
         assert self._file is not None and fz.lanes is not None and fz.sides is not None
         self._file.seek(fz.offset)
         raw = self._file.read(fz.length)
+        self._free.setdefault(_slot(fz.length), []).append(fz.offset)
         if COMPRESS:
             assert self._zstd is not None
             raw = self._zstd[1].decompress(raw)
