@@ -178,9 +178,10 @@ class Freezer:
         #: stays the size of the states frozen at once, not of all ever frozen
         self._free: dict[int, list[int]] = {}
 
-    def freeze(self, c: _Conn, lanes: tuple[Lane, Lane]) -> Frozen:
+    def freeze(self, c: _Conn, lanes: tuple[Lane, Lane]) -> Frozen | None:
         """Pickle ``c``; point its lanes at stand-ins. The caller removes ``c`` from the
-        tracker and the pipeline, and drops it."""
+        tracker and the pipeline, and drops it. None, with ``c`` as it was, when its state
+        cannot be pickled or written (freezing only saves memory: it must never fail a run)."""
         conn = c.tcp
         tls = c.tls
         fz = Frozen(conn.id, conn.last_frame, conn.last_time_ns)
@@ -200,29 +201,26 @@ class Freezer:
             else:
                 marks.append(-1)
         fz.histories = (marks[0], marks[1])
-        buf = io.BytesIO()
-        if self._reducers is None:
-            self._reducers = _fast_reducers()
-        _Pickler(buf, self._reducers).dump(c)
-        raw = buf.getbuffer()
-        if COMPRESS:
-            if self._zstd is None:
-                self._zstd = _codecs(bytes(raw))
-            blob: Any = self._zstd[0].compress(raw)
-        else:
-            blob = raw
-        if self._file is None:
-            # closed by close(), at the end of the pass (lives across many calls)
-            self._file = tempfile.TemporaryFile(prefix="pcaptls-frozen-")  # noqa: SIM115
-        size = _slot(len(blob))
-        free = self._free.get(size)
-        if free:
-            fz.offset = free.pop()
-        else:
-            fz.offset = self._end
+        free: list[int] | None = None
+        offset = -1
+        try:
+            blob = self._pickle(c)
+            if self._file is None:
+                # closed by close(), at the end of the pass (lives across many calls)
+                self._file = tempfile.TemporaryFile(prefix="pcaptls-frozen-")  # noqa: SIM115
+            size = _slot(len(blob))
+            free = self._free.get(size)
+            offset = free.pop() if free else self._end
+            self._file.seek(offset)
+            self._file.write(blob)
+        except (pickle.PicklingError, TypeError, AttributeError, OSError):
+            if free is not None and 0 <= offset != self._end:
+                free.append(offset)
+            self._restore(c, fz)
+            return None
+        if offset == self._end:
             self._end += size
-        self._file.seek(fz.offset)
-        self._file.write(blob)
+        fz.offset = offset
         fz.length = len(blob)
         for lane, side in zip(lanes, fz.sides, strict=True):
             lane.conn = fz  # type: ignore[assignment]
@@ -235,6 +233,28 @@ class Freezer:
         if self.count > self.peak:
             self.peak = self.count
         return fz
+
+    def _pickle(self, c: _Conn) -> Any:
+        buf = io.BytesIO()
+        if self._reducers is None:
+            self._reducers = _fast_reducers()
+        _Pickler(buf, self._reducers).dump(c)
+        raw = buf.getbuffer()
+        if not COMPRESS:
+            return raw
+        if self._zstd is None:
+            self._zstd = _codecs(bytes(raw))
+        return self._zstd[0].compress(raw)
+
+    @staticmethod
+    def _restore(c: _Conn, fz: Frozen) -> None:
+        """Put back what :meth:`freeze` took out of ``c`` before pickling it."""
+        tls = c.tls
+        tls.app_data = {"client": fz.stats[0], "server": fz.stats[1]}
+        tls.key_provider = fz.provider
+        for d, mark in zip(c.tcp.dirs, fz.histories, strict=True):
+            if mark >= 0:
+                d.history = _HISTORIES[mark]
 
     def thaw(self, fz: Frozen) -> _Conn:
         """The frozen connection as it would be had it never been frozen."""
@@ -249,13 +269,10 @@ class Freezer:
         conn = c.tcp
         conn.last_frame = fz.last_frame
         conn.last_time_ns = fz.last_time_ns
+        self._restore(c, fz)
         tls = c.tls
-        tls.app_data = {"client": fz.stats[0], "server": fz.stats[1]}
-        tls.key_provider = fz.provider
         for idx, (lane, side) in enumerate(zip(fz.lanes, fz.sides, strict=True)):
             d = conn.dirs[idx]
-            if fz.histories[idx] >= 0:
-                d.history = _HISTORIES[fz.histories[idx]]
             d.packets = side.packets
             d.bytes = side.bytes
             d.next_off = side.next_off

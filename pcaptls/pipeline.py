@@ -294,7 +294,8 @@ class Pipeline:
                 return
         for lane in lanes:
             fastpath.sync(lane)  # type: ignore[arg-type]
-        self.freezer.freeze(c, lanes)  # type: ignore[arg-type]
+        if self.freezer.freeze(c, lanes) is None:  # type: ignore[arg-type]
+            return  # could not be pickled or written: stays as it is
         (a, sport), (b, dport) = conn.endpoints
         flows = self.tracker._flows
         del flows[(a, sport, b, dport)]

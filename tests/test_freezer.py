@@ -146,3 +146,39 @@ def test_settled_connections_are_frozen_at_the_sweeps(tmp_path: Path,
     p = made[0]
     assert p.freezer.frozen_total > 20
     assert p.freezer.thawed_total == p.freezer.frozen_total
+
+
+@pytest.mark.parametrize("failure", ["pickle", "disk"])
+def test_a_state_that_cannot_be_frozen_stays_as_it_is(tmp_path: Path, failure: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freezing only saves memory: a state that cannot be pickled (every other one here),
+    or a temporary file that cannot be written (a full disk), leaves the connection as
+    it was and the tables as they would have been."""
+    path = tmp_path / "g.pcap"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--packets", "6000",
+                    "--seed", "8", "-o", str(path)], check=True, capture_output=True)
+    calls = 0
+    if failure == "pickle":
+        original = freezer.Freezer._pickle
+
+        def flaky(self: freezer.Freezer, c: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls % 2:
+                raise TypeError("cannot pickle this object")
+            return original(self, c)
+
+        monkeypatch.setattr(freezer.Freezer, "_pickle", flaky)
+    else:
+        def full(*a: Any, **k: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(freezer.tempfile, "TemporaryFile", full)
+    p = _same_frozen(path)
+    assert calls > 10
+    if failure == "pickle":
+        assert 0 < p.freezer.frozen_total < calls
+    else:
+        assert p.freezer.frozen_total == 0
