@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_fast_path import CAPTURES, FIXTURES, ROOT, _run
+from test_fast_path import CAPTURES, FIXTURES, KEYLOG_CASES, ROOT, _run
 
 from pcaptls import freezer
 from pcaptls.analysis import Settings
@@ -58,6 +58,21 @@ def test_fixture_tables_are_the_same_with_every_settled_connection_frozen(path: 
     p = _same_frozen(path)
     if p.freezer.frozen_total:
         FROZEN_SOME.append(path.name)
+
+
+KEYLOG_PAIRS = [(case, log) for i, case in enumerate(KEYLOG_CASES)
+                for log in (case, KEYLOG_CASES[(i + 1) % len(KEYLOG_CASES)])]
+
+
+@pytest.mark.parametrize("case, log", KEYLOG_PAIRS, ids=lambda x: str(x))
+def test_with_a_key_log_tables_are_the_same_frozen(case: str, log: str) -> None:
+    """With a key log, its own or another capture's: the key log stays in memory and is
+    given back to a thawed connection (one it decrypts is never frozen: its lanes do not
+    just count, it is read)."""
+    settings = Settings(keylogs=(str(FIXTURES / "keylogs" / f"{log}.keys"),),
+                        ca_bundle=str(FIXTURES / "trust"))
+    p = _same_frozen(FIXTURES / "captures" / f"{case}.pcap", settings)
+    assert p.freezer.frozen_total > 0 or case == log
 
 
 def test_fixtures_did_freeze_connections() -> None:
