@@ -111,8 +111,9 @@ def _rebuild(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
 
 
 def _fast_reducers() -> dict[type, Any]:
-    """Reducers for pcaptls's slotted dataclasses: the standard library's pickles them field
-    by field through ``dataclasses.fields()`` (most of a freeze's time otherwise)."""
+    """Reducers for pcaptls's slotted dataclasses: the standard library pickles them field
+    by field through ``dataclasses.fields()``, over half of pickling's time under cProfile.
+    (Classes of modules imported after the first freeze pickle the standard way.)"""
     import dataclasses
     import operator
     import sys
