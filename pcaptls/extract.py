@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pcaptls.diagnose.evidence import AlertSeen, CertJudgement, Gap, Message
 from pcaptls.diagnose.finding import Finding
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from pcaptls.x509.facts import CertificateFacts
     from pcaptls.x509.verify import ChainVerdict
 
+K = TypeVar("K")
+V = TypeVar("V")
 LEVELS = {1: "warning", 2: "fatal"}
 #: list cells seen lately, one list per distinct content: thousands of rows offer the same
 #: suites and versions and name the same SANs, and the rows are never changed in place
@@ -38,15 +40,22 @@ _LISTS: dict[tuple[Any, ...], list[Any]] = {}
 _LISTS_MAX = 4096
 
 
+def remember(cache: dict[K, V], key: K, make: Callable[[], V], limit: int) -> V:
+    """``cache[key]``, made by ``make()`` the first time; a full cache starts over (these
+    hold what repeats across the connections of one capture: a few distinct values)."""
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        if len(cache) >= limit:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
 def shared_list(items: Iterable[Any]) -> list[Any]:
     """A list cell equal to ``list(items)``, the same object for the same content."""
     key = tuple(items)
-    found = _LISTS.get(key)
-    if found is None:
-        if len(_LISTS) >= _LISTS_MAX:
-            _LISTS.clear()
-        found = _LISTS[key] = list(key)
-    return found
+    return remember(_LISTS, key, lambda: list(key), _LISTS_MAX)
 
 ALERT_RECORD_LENGTHS = (19, 11)  # AEAD alert: 2 + 1 + tag (16, or 8 for CCM_8)
 
@@ -123,13 +132,7 @@ def ca_names(msg: Any) -> tuple[str, ...]:
     """A CertificateRequest's certificate_authorities as RFC 4514 names (TLS 1.2 list, or the
     TLS 1.3 certificate_authorities extension when the parser filled it)."""
     ders = tuple(getattr(msg, "certificate_authorities", ()) or ())
-    found = _CA_NAMES.get(ders)
-    if found is None:
-        found = _ca_names(ders)
-        if len(_CA_NAMES) >= _CA_NAMES_MAX:
-            _CA_NAMES.clear()
-        _CA_NAMES[ders] = found
-    return found
+    return remember(_CA_NAMES, ders, lambda: _ca_names(ders), _CA_NAMES_MAX)
 
 
 def _ca_names(ders: tuple[bytes, ...]) -> tuple[str, ...]:
@@ -367,24 +370,13 @@ _NAMES_MAX = 1024
 
 
 def _client_versions(values: tuple[int, ...]) -> tuple[str, ...]:
-    found = _CLIENT_VERSIONS.get(values)
-    if found is None:
-        found = tuple(version_name(x) for x in values if not _grease(x))
-        if len(_CLIENT_VERSIONS) >= _NAMES_MAX:
-            _CLIENT_VERSIONS.clear()
-        _CLIENT_VERSIONS[tuple(values)] = found
-    return found
+    return remember(_CLIENT_VERSIONS, values,
+                    lambda: tuple(version_name(x) for x in values if not _grease(x)), _NAMES_MAX)
 
 
 def _suite_names(values: tuple[int, ...], *, ssl2: bool) -> tuple[str, ...]:
-    cache = _SSL2_SUITES if ssl2 else _SUITES
-    found = cache.get(values)
-    if found is None:
-        found = tuple(_suite_name(s, ssl2=ssl2) for s in values)
-        if len(cache) >= _NAMES_MAX:
-            cache.clear()
-        cache[tuple(values)] = found
-    return found
+    return remember(_SSL2_SUITES if ssl2 else _SUITES, values,
+                    lambda: tuple(_suite_name(s, ssl2=ssl2) for s in values), _NAMES_MAX)
 
 
 def _grease(v: int) -> bool:
@@ -401,12 +393,7 @@ _SUITE_PROPS: dict[int, dict[str, object]] = {}
 
 
 def _suite_props(value: int) -> dict[str, object]:
-    props = _SUITE_PROPS.get(value)
-    if props is None:
-        props = _suite_props_of(value)
-        if len(_SUITE_PROPS) >= _NAMES_MAX:
-            _SUITE_PROPS.clear()
-        _SUITE_PROPS[value] = props
+    props = remember(_SUITE_PROPS, value, lambda: _suite_props_of(value), _NAMES_MAX)
     return dict(props)  # each connection's own: the evidence's dict is not shared
 
 
@@ -632,12 +619,7 @@ def _client_prints(ch: Any) -> tuple[str, str]:
 
     key = (ch.legacy_version, ch.cipher_suites,
            tuple(e.type if e.type in FRESH_EACH_TIME else (e.type, e.data) for e in ch.extensions))
-    found = _PRINTS.get(key)
-    if found is None:
-        if len(_PRINTS) >= _PRINTS_MAX:
-            _PRINTS.clear()
-        found = _PRINTS[key] = (ja3(ch), ja4(ch))
-    return found
+    return remember(_PRINTS, key, lambda: (ja3(ch), ja4(ch)), _PRINTS_MAX)
 
 
 def _server_print(sh: Any) -> str:
@@ -645,12 +627,7 @@ def _server_print(sh: Any) -> str:
     from pcaptls.tls.fingerprint import ja3s
 
     key = (sh.legacy_version, sh.cipher_suite, tuple(e.type for e in sh.extensions))
-    found = _SERVER_PRINTS.get(key)
-    if found is None:
-        if len(_SERVER_PRINTS) >= _PRINTS_MAX:
-            _SERVER_PRINTS.clear()
-        found = _SERVER_PRINTS[key] = ja3s(sh)
-    return found
+    return remember(_SERVER_PRINTS, key, lambda: ja3s(sh), _PRINTS_MAX)
 
 
 _LeafCells = tuple[str | None, list[str], str | None, int | None, str | None]

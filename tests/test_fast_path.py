@@ -191,6 +191,11 @@ def test_harder_generated_captures_tables_are_the_same(tmp_path: Path, options: 
 def test_generated_capture_takes_the_fast_lane(generated: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Most packets of a long SIP-over-TLS capture never reach the slow path."""
+    assert _slow_frames(generated, monkeypatch) < 3000  # of 10,000: handshakes, flags, retransmissions
+
+
+def _slow_frames(path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many frames of ``path`` take the slow path (the fast lane on)."""
     slow_frames = 0
     original = Pipeline._slow_frame
 
@@ -200,10 +205,10 @@ def test_generated_capture_takes_the_fast_lane(generated: Path,
         return original(self, frame, reader, refresh)
 
     monkeypatch.setattr(Pipeline, "_slow_frame", counting)
-    p = Pipeline(str(generated), Settings())
+    p = Pipeline(str(path), Settings())
     assert p.fast
     p.run()
-    assert slow_frames < 3000  # of 10,000: handshakes, flags, retransmissions
+    return slow_frames
 
 
 def _cooked(src: Path, dst: Path, link: int) -> None:
@@ -239,17 +244,7 @@ def test_cooked_captures_take_the_lane_with_the_same_tables(generated: Path, tmp
     _cooked(generated, path, link)
     _same(path)
     assert _run(path, True)[0] == _run(generated, True)[0]
-    slow_frames = 0
-    original = Pipeline._slow_frame
-
-    def counting(self: Pipeline, frame: Any, reader: Any, refresh: bool = True) -> Any:
-        nonlocal slow_frames
-        slow_frames += 1
-        return original(self, frame, reader, refresh)
-
-    monkeypatch.setattr(Pipeline, "_slow_frame", counting)
-    Pipeline(str(path), Settings()).run()
-    assert slow_frames < 3000
+    assert _slow_frames(path, monkeypatch) < 3000
 
 
 def _records(data: bytes) -> list[int]:
