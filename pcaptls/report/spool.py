@@ -27,7 +27,15 @@ Row = dict[str, Any]
 
 #: rows a spool keeps in memory before it writes to disk (``PCAPTLS_SPOOL_ROWS`` sets it;
 #: tests set it to a few rows to exercise the disk path on small captures)
-SPOOL_ROWS = int(os.environ.get("PCAPTLS_SPOOL_ROWS") or 2000)
+def _spool_rows(default: int = 2000) -> int:
+    text = os.environ.get("PCAPTLS_SPOOL_ROWS", "").strip()
+    try:
+        return max(0, int(text)) if text else default
+    except ValueError:  # a measuring knob: nonsense means the default, not a failed run
+        return default
+
+
+SPOOL_ROWS = _spool_rows()
 #: rows per pickle: what one step of reading back holds in memory
 BATCH_ROWS = 1000
 #: rows per pickle of a sort's run; a merge holds one such batch per run at once

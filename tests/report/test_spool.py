@@ -383,3 +383,12 @@ def test_csv_dir_is_the_same(generated: Path, tmp_path: Path, monkeypatch: pytes
     for p in sorted((tmp_path / "memory").iterdir()):
         if p.name != "certificates.csv":
             assert (tmp_path / "disk" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_the_threshold_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pcaptls.report import spool
+
+    monkeypatch.setenv("PCAPTLS_SPOOL_ROWS", "7")
+    assert spool._spool_rows() == 7
+    monkeypatch.setenv("PCAPTLS_SPOOL_ROWS", "lots")
+    assert spool._spool_rows() == 2000
